@@ -1,0 +1,7 @@
+"""Settings and campaign files: loaded once, validated, passed down."""
+
+from config.campaign import Campaign, Stage, load_campaign
+from config.errors import ConfigError
+from config.roster import Branch, Roster, load_roster
+
+__all__ = ["Branch", "Campaign", "ConfigError", "Roster", "Stage", "load_campaign", "load_roster"]

@@ -1,0 +1,1 @@
+"""Mail and documents to records: pure functions from bytes, touching no network, disk or clock."""

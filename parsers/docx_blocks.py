@@ -1,0 +1,125 @@
+"""A .docx as blocks: python-docx opens the package, and the body is walked in document order."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import docx
+from lxml import etree
+
+from parsers.blocks import Block, Paragraph, Row
+from parsers.errors import UnreadableDocument
+from parsers.package import check_package
+from parsers.text import symbol_char
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_P, _TBL, _TR, _TC, _SDT = (f"{{{W}}}{tag}" for tag in ("p", "tbl", "tr", "tc", "sdt"))
+_T, _TAB, _BR, _CR, _SYM = (f"{{{W}}}{tag}" for tag in ("t", "tab", "br", "cr", "sym"))
+_CHECKBOX, _W14_CHECKBOX = f"{{{W}}}checkBox", f"{{{W14}}}checkbox"
+_TEXT_TAGS = (_T, _TAB, _BR, _CR, _SYM, _CHECKBOX)
+_STRICT = {
+    b"http://purl.oclc.org/ooxml/wordprocessingml/main": W.encode(),
+    b"http://purl.oclc.org/ooxml/officeDocument/relationships": (
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ),
+    b"http://purl.oclc.org/ooxml/drawingml/main": b"http://schemas.openxmlformats.org/drawingml/2006/main",
+}
+
+
+def read_docx_blocks(data: bytes) -> list[Block]:
+    body = _open_body(data)
+    for fallback in list(body.iter(f"{{{MC}}}Fallback")):
+        # Text boxes are written twice (mc:Choice and mc:Fallback); keep one copy.
+        fallback.getparent().remove(fallback)
+    return list(_walk(body, _Counter()))
+
+
+def _open_body(data: bytes) -> Any:
+    package = check_package(data)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except KeyError:
+        # ISO Strict OOXML: python-docx knows only the transitional namespaces, which mean the same.
+        document = docx.Document(io.BytesIO(_strict_to_transitional(package)))
+    except (ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        raise UnreadableDocument("corrupt", "Word 文件已损坏或格式不正确，无法读取", repr(exc)) from exc
+    return document.element.body
+
+
+def _strict_to_transitional(package: zipfile.ZipFile) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in package.infolist():
+            part = package.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                for strict, transitional in _STRICT.items():
+                    part = part.replace(strict, transitional)
+            copy.writestr(info, part)
+    return out.getvalue()
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.tables = 0
+
+    def next(self) -> int:
+        self.tables += 1
+        return self.tables
+
+
+def _walk(container: Any, counter: _Counter) -> Iterator[Block]:
+    for child in container.iterchildren(_P, _TBL, _SDT):
+        if child.tag == _P:
+            yield Paragraph(paragraph_text(child))
+        elif child.tag == _SDT:
+            for content in child.iterchildren(f"{{{W}}}sdtContent"):
+                yield from _walk(content, counter)
+        else:
+            yield from _table(child, counter)
+
+
+def _table(tbl: Any, counter: _Counter) -> Iterator[Block]:
+    if tbl.find(f".//{_TC}/{_TBL}") is not None:
+        # A layout table holding the real table: read what its cells hold as blocks of their own.
+        for cell in tbl.iter(_TC):
+            if cell.getparent().getparent() is tbl:
+                yield from _walk(cell, counter)
+        return
+    number = counter.next()
+    for tr in tbl.iter(_TR):
+        yield Row(tuple(_cell_text(tc) for tc in tr.iter(_TC)), number)
+
+
+def _cell_text(tc: Any) -> str:
+    merge = tc.find(f"{{{W}}}tcPr/{{{W}}}vMerge")
+    if merge is not None and merge.get(f"{{{W}}}val", "continue") == "continue":
+        return ""
+    return "\n".join(paragraph_text(p) for p in tc.iter(_P))
+
+
+def paragraph_text(p: Any) -> str:
+    parts: list[str] = []
+    for el in p.iter(_TEXT_TAGS):
+        tag = el.tag
+        if tag == _T:
+            parts.append(el.text or "")
+        elif tag == _SYM:
+            parts.append(symbol_char(el.get(f"{{{W}}}font", ""), int(el.get(f"{{{W}}}char", "0"), 16)))
+        elif tag == _CHECKBOX:
+            parts.append("☑" if _legacy_checked(el) else "☐")
+        else:
+            parts.append("\n" if tag in (_BR, _CR) else " ")
+    return "".join(parts)
+
+
+def _legacy_checked(box: Any) -> bool:
+    for name in ("checked", "default"):
+        el = box.find(f"{{{W}}}{name}")
+        if el is not None:
+            return el.get(f"{{{W}}}val", "1") not in ("0", "false", "off")
+    return False

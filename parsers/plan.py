@@ -1,0 +1,37 @@
+"""`read_plan`: any file a branch sends, to the activities it holds or why it cannot be read."""
+
+from __future__ import annotations
+
+from parsers.blocks import Block
+from parsers.docx_blocks import read_docx_blocks
+from parsers.errors import NeedsConversion, UnreadableDocument
+from parsers.form_reader import read_form
+from parsers.package import refuse, sniff
+from parsers.pdf_blocks import read_pdf_blocks
+from parsers.records import FormLayout, PlanRead, Unreadable
+
+# What each convertible kind is called when asking the sender to re-save.
+CONVERTIBLE = {"doc": "Word 97-2003（.doc）", "wps": "WPS（.wps）", "odt": "OpenDocument（.odt）", "rtf": "RTF"}
+
+
+def read_plan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
+    """Read a plan form from bytes. Raises NeedsConversion for .doc/.wps/.odt/.rtf, which the caller
+    converts (LibreOffice is IO, so it lives at the edge) and passes back in as .docx."""
+    kind = sniff(data, name)
+    try:
+        blocks = _blocks(data, kind)
+    except UnreadableDocument as exc:
+        return PlanRead(name, kind, unreadable=Unreadable(exc.code, exc.message))
+    form = read_form(blocks, layout)
+    return PlanRead(name, kind, form.activities, blank_tables=form.blank_tables)
+
+
+def _blocks(data: bytes, kind: str) -> list[Block]:
+    if kind == "docx":
+        return read_docx_blocks(data)
+    if kind == "pdf":
+        return read_pdf_blocks(data)
+    raise refuse(kind)
+
+
+__all__ = ["CONVERTIBLE", "NeedsConversion", "read_plan"]
