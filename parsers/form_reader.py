@@ -4,7 +4,7 @@ table ("一项一表"), and pair each with the 工作方案 text that follows it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from parsers.blocks import Block, Paragraph, Row
@@ -40,7 +40,7 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
     drafts: list[_Draft] = []
     table = 0
     in_plan_section = False
-    for block in blocks:
+    for block in _stitch(blocks, labels):
         if isinstance(block, Paragraph):
             if drafts and _keep_paragraph(block.text, boilerplate):
                 drafts[-1].paragraphs.append(block.text.strip())
@@ -104,14 +104,38 @@ def _pairs(row: Row, labels: dict[str, str]) -> Iterable[tuple[str | None, str]]
             continue
         if started or values:
             yield key, _join(values)
-        if found == "contact":
-            # The contact group label: its sub-labels follow; a value right after it is the name.
-            found = "contact.name"
         key, values, started = found, ([inline] if inline else []), True
     if started:
         yield key, _join(values)
     elif any(v.strip() for v in values):
         yield None, _join(values)
+
+
+def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
+    """Join a row that a PDF page break cut in two: the top half ends one table, the bottom half
+    starts the next, and only together do their first cells make a label ("主题活动模" + "块")."""
+    held: Row | None = None
+    for block in blocks:
+        if isinstance(block, Row) and held is not None and _continues(held, block, labels):
+            held = Row(tuple(a + b for a, b in zip(held.cells, block.cells, strict=True)), held.table)
+            continue
+        if held is not None:
+            yield held
+            held = None
+        if isinstance(block, Row):
+            held = block
+        else:
+            yield block
+    if held is not None:
+        yield held
+
+
+def _continues(top: Row, bottom: Row, labels: dict[str, str]) -> bool:
+    if top.table == bottom.table or len(top.cells) != len(bottom.cells) or not bottom.cells[0].strip():
+        return False
+    if label_key(bottom.cells[0]) in labels:
+        return False
+    return label_key(top.cells[0] + bottom.cells[0]) in labels and label_key(top.cells[0]) not in labels
 
 
 def _label_of(cell: str, labels: dict[str, str]) -> tuple[str | None, str]:
@@ -170,7 +194,8 @@ def _activity(draft: _Draft, layout: FormLayout) -> Activity:
         scale=scale,
         scale_people=read_people(scale),
         contact=Contact(
-            name=value("contact.name"),
+            # A value right beside the group label 主办单位联系人 (no 姓名 cell) is the name.
+            name=value("contact.name") or value("contact"),
             office_phone=_number(raw.get("contact.office_phone", "")),
             mobile=_number(raw.get("contact.mobile", "")),
             fax=_number(raw.get("contact.fax", "")),

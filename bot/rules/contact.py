@@ -53,7 +53,7 @@ def _is_phone(number: str) -> bool:
     if _is_mobile(number) or _PHONE.match(number.replace("-", "")):
         return True
     extension = _EXTENSION.search(number)
-    return bool(extension) and bool(_PHONE.match(number[: extension.start()].replace("-", "")))
+    return extension is not None and bool(_PHONE.match(number[: extension.start()].replace("-", "")))
 
 
 def check_email(activity: Activity, ctx: Context) -> list[Finding]:
