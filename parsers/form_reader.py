@@ -39,12 +39,10 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
     boilerplate = _boilerplate(layout)
     drafts: list[_Draft] = []
     table = 0
-    in_plan_section = False
     for block in _stitch(blocks, labels):
         if isinstance(block, Paragraph):
             if drafts and _keep_paragraph(block.text, boilerplate):
                 drafts[-1].paragraphs.append(block.text.strip())
-            in_plan_section = in_plan_section or squash(block.text) == squash(layout.section_plan)
             continue
         pairs = list(_pairs(block, labels))
         if not pairs:
@@ -60,7 +58,6 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
             if current is None or key in current.fields or (starts_table and key == "organiser" and current.fields):
                 current = _Draft()
                 drafts.append(current)
-                in_plan_section = False
             current.fields[key] = value
             current.last_key = key
             starts_table = False
@@ -161,17 +158,19 @@ def _join(values: list[str]) -> str:
     return "\n".join(v for v in values if v.strip())
 
 
-def _boilerplate(layout: FormLayout) -> tuple[set[str], str]:
-    headings = {squash(t) for t in (layout.attachment_heading, layout.title, layout.section_info, layout.section_plan)}
-    return headings, squash(layout.plan_instruction)[:12]
+def _boilerplate(layout: FormLayout) -> tuple[set[str], tuple[str, ...]]:
+    headings = {squash(t) for t in (layout.attachment_heading, layout.section_info, layout.section_plan)}
+    return headings, (squash(layout.plan_instruction), squash(layout.title))
 
 
-def _keep_paragraph(text: str, boilerplate: tuple[set[str], str]) -> bool:
+def _keep_paragraph(text: str, boilerplate: tuple[set[str], tuple[str, ...]]) -> bool:
+    """False for the form's own printed text, including a PDF's wrapped lines of the instruction."""
     key = squash(text)
-    headings, instruction = boilerplate
+    headings, long_texts = boilerplate
     if not key or key in headings or _ACTIVITY_MARKER.match(key):
         return False
-    return not (instruction and key.startswith(instruction[:8]))
+    return not (len(key) >= 4 and any(key in long for long in long_texts))
+
 
 
 def _activity(draft: _Draft, layout: FormLayout) -> Activity:
