@@ -53,14 +53,13 @@ def check_dates_in_stage(activity: Activity, ctx: Context) -> list[Finding]:
     stage = ctx.campaign.stage(schedule.stage) if schedule.stage else None
     if stage is None or schedule.start is None or schedule.end is None or schedule.start > schedule.end:
         return []
-    outside = [
-        (k, d) for k, d in (("start", schedule.start), ("end", schedule.end)) if not stage.start <= d <= stage.end
-    ]
-    if not outside:
+    start, end = schedule.start, schedule.end
+    if stage.start <= start and end <= stage.end:
         return []
-    field, _ = outside[0]
-    written = "、".join(span(d, d) for _, d in outside)
+    field = "start" if not stage.start <= start <= stage.end else "end"
+    written = span(start, end)
     return [
+
         finding(
             field,
             "dates_outside_stage",
