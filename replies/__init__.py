@@ -1,0 +1,1 @@
+"""Reply templates and their rendering: Chinese acknowledgements, correction requests, reminders."""
