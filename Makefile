@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# LibreOffice converts .doc/.wps/.odt; the suite tests that path, so install it when missing.
+# The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server.
+# Install them when missing (CI runs as root on a fresh machine).
+APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
+                $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd)
 system-deps:
-	@command -v soffice >/dev/null 2>&1 || { \
-	  echo "installing libreoffice-writer-nogui (for .doc/.wps/.odt)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
+	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
+	  echo "installing $(strip $(APT_PACKAGES))"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
