@@ -1,0 +1,1 @@
+"""The bot: wiring, CLI, rules, mailbox, ledger and scheduler. Nothing imports bot."""
