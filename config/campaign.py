@@ -93,6 +93,10 @@ class FormSpec(_Frozen):
         return value
 
 
+class Deliverables(_Frozen):
+    summary_words: tuple[str, ...] = Field(min_length=1)
+
+
 class Office(_Frozen):
     name: str
 
@@ -102,6 +106,7 @@ class Campaign(_Frozen):
     short_name: str
     timezone: str
     deadlines: Deadlines
+    deliverables: Deliverables
     stages: tuple[Stage, ...] = Field(min_length=1)
     form: FormSpec
     office: Office
@@ -135,7 +140,13 @@ class Campaign(_Frozen):
     def stage(self, number: int) -> Stage | None:
         return next((stage for stage in self.stages if stage.number == number), None)
 
+    def deadline(self, deliverable: str) -> dt.datetime:
+        """The first instant that is late: midnight after the deadline day, in the campaign's timezone."""
+        day = self.deadlines.plan if deliverable == "plan" else self.deadlines.summary
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=self.zone)
+
     def required_fields(self) -> tuple[str, ...]:
+
         return tuple(name for name in FORM_FIELDS if name not in self.form.optional_fields)
 
 

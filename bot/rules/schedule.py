@@ -59,7 +59,6 @@ def check_dates_in_stage(activity: Activity, ctx: Context) -> list[Finding]:
     field = "start" if not stage.start <= start <= stage.end else "end"
     written = span(start, end)
     return [
-
         finding(
             field,
             "dates_outside_stage",
