@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 from parsers.blocks import Block, Paragraph, Row
 from parsers.marks import read_choices
@@ -36,24 +37,30 @@ class FormRead:
 
 def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
     labels = _label_index(layout)
-    boilerplate = _boilerplate(layout)
+    boilerplate = _Boilerplate(layout)
     drafts: list[_Draft] = []
     table = 0
+    row_head: str | None = None
     for block in _stitch(blocks, labels):
         if isinstance(block, Paragraph):
-            if drafts and _keep_paragraph(block.text, boilerplate):
+            if drafts and not boilerplate.skips(block.text):
                 drafts[-1].paragraphs.append(block.text.strip())
             continue
+        boilerplate.reset()
         pairs = list(_pairs(block, labels))
         if not pairs:
             continue
         starts_table = block.table != table
         table = block.table
-        for key, value in pairs:
+        above, row_head = row_head, pairs[0][0]
+        for index, (key, value) in enumerate(pairs):
             current = drafts[-1] if drafts else None
             if key is None:
                 if current and current.last_key:
                     current.fields[current.last_key] += "\n" + value
+                continue
+            if index == 0 and key == above and current and value.strip() in ("", current.fields.get(key, "").strip()):
+                # A label merged down several rows, copied into each of them (主办单位联系人).
                 continue
             if current is None or key in current.fields or (starts_table and key == "organiser" and current.fields):
                 current = _Draft()
@@ -110,11 +117,22 @@ def _pairs(row: Row, labels: dict[str, str]) -> Iterable[tuple[str | None, str]]
 
 def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
     """Join a row that a PDF page break cut in two: the top half ends one table, the bottom half
-    starts the next, and only together do their first cells make a label ("主题活动模" + "块")."""
+    starts the next with no label of its own, and only together do their cells make sense: a label
+    ("主题活动模" + "块"), a number ("13912345" + "678"), a value."""
     held: Row | None = None
     for block in blocks:
         if isinstance(block, Row) and held is not None and _continues(held, block, labels):
-            held = Row(tuple(a + b for a, b in zip(held.cells, block.cells, strict=True)), held.table)
+            held = Row(tuple(_glue(a, b) for a, b in zip_longest(held.cells, block.cells, fillvalue="")), held.table)
+            continue
+        if (
+            isinstance(block, Row)
+            and held is not None
+            and held.table != block.table
+            and _split_label(held, block, labels)
+        ):
+            # A label merged down several rows (主办单位联系人), its text cut between the rows by the break.
+            yield Row((_glue(held.cells[0], block.cells[0]), *held.cells[1:]), held.table)
+            held = Row(("", *block.cells[1:]), block.table)
             continue
         if held is not None:
             yield held
@@ -128,11 +146,26 @@ def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
 
 
 def _continues(top: Row, bottom: Row, labels: dict[str, str]) -> bool:
-    if top.table == bottom.table or len(top.cells) != len(bottom.cells) or not bottom.cells[0].strip():
+    # The two halves may differ in cell count: each page's table is found on its own.
+    if top.table == bottom.table or not any(cell.strip() for cell in bottom.cells):
         return False
-    if label_key(bottom.cells[0]) in labels:
+    if any(_label_of(cell, labels)[0] for cell in bottom.cells):
         return False
-    return label_key(top.cells[0] + bottom.cells[0]) in labels and label_key(top.cells[0]) not in labels
+    if not bottom.cells[0].strip():
+        return any(cell.strip() for cell in top.cells)
+    return _split_label(top, bottom, labels)
+
+
+def _split_label(top: Row, bottom: Row, labels: dict[str, str]) -> bool:
+    """The first cells make a label only together ("主办单位联" + "系人")."""
+    if not top.cells or not bottom.cells or not top.cells[0].strip() or not bottom.cells[0].strip():
+        return False
+    parts = (top.cells[0], bottom.cells[0])
+    return all(label_key(part) not in labels for part in parts) and label_key("".join(parts)) in labels
+
+
+def _glue(top: str, bottom: str) -> str:
+    return f"{top}\n{bottom}" if top.strip() and bottom.strip() else top + bottom
 
 
 def _label_of(cell: str, labels: dict[str, str]) -> tuple[str | None, str]:
@@ -158,19 +191,32 @@ def _join(values: list[str]) -> str:
     return "\n".join(v for v in values if v.strip())
 
 
-def _boilerplate(layout: FormLayout) -> tuple[set[str], tuple[str, ...]]:
-    headings = {squash(t) for t in (layout.attachment_heading, layout.section_info, layout.section_plan)}
-    return headings, (squash(layout.plan_instruction), squash(layout.title))
+class _Boilerplate:
+    """The form's own printed text, left out of 工作方案: its headings (a colon added or not), and
+    its title and instruction whole or as the run of lines a PDF wraps them into. A line that is only
+    a piece of the instruction ("实施举措") is the sender's own subheading, not the instruction."""
 
+    def __init__(self, layout: FormLayout) -> None:
+        self.headings = {squash(t) for t in (layout.attachment_heading, layout.section_info, layout.section_plan)}
+        self.texts = (squash(layout.plan_instruction), squash(layout.title))
+        self.read = ""
 
-def _keep_paragraph(text: str, boilerplate: tuple[set[str], tuple[str, ...]]) -> bool:
-    """False for the form's own printed text, including a PDF's wrapped lines of the instruction."""
-    key = squash(text)
-    headings, long_texts = boilerplate
-    if not key or key in headings or _ACTIVITY_MARKER.match(key):
+    def reset(self) -> None:
+        self.read = ""
+
+    def skips(self, text: str) -> bool:
+        key = squash(text)
+        if not key:
+            return True
+        if key.rstrip(":") in self.headings or _ACTIVITY_MARKER.match(key):
+            self.read = ""
+            return True
+        for start in (self.read + key, key) if self.read else (key,):
+            if len(start) >= 4 and any(t.startswith(start) for t in self.texts):
+                self.read = "" if start in self.texts else start
+                return True
+        self.read = ""
         return False
-    return not (len(key) >= 4 and any(key in long for long in long_texts))
-
 
 
 def _activity(draft: _Draft, layout: FormLayout) -> Activity:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from parsers.records import Choices
+from parsers.text import fold_symbols
 
 # Marks that mean "chosen" inside brackets or beside an option; X is how many people tick.
 TICKS = frozenset("√✓✔☑■☒✗✘●VvXxYy是有") | {"yes", "Yes", "YES"}
@@ -19,7 +20,8 @@ _LOOSE_MARK = re.compile(r"\s*([√✓✔☑■☒✗✘])")
 def read_choices(text: str, options: tuple[str, ...]) -> Choices:
     """Options chosen in `text`: by a mark in brackets after the option, a box before it, a tick
     beside it, or, when the sender deleted the options not chosen, by the option's presence alone."""
-    folded = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    # A symbol font's tick typed as text (LibreOffice and WPS save w:sym so) reads as the tick it draws.
+    folded = unicodedata.normalize("NFKC", fold_symbols(text)).replace("\u3000", " ")
     found = _locate(folded, options)
     if not found:
         return Choices(text)

@@ -36,11 +36,16 @@ def symbol_char(font: str, code: int) -> str:
     return table.get(code, "")
 
 
+# Where the font is not known (PDF text, a w:t that LibreOffice or WPS wrote in a symbol font), both
+# tables apply: they share no code point, and the glyphs either one means are the marks people use.
+_ANY_SYMBOL_FONT = {**WINGDINGS2_CHARS, **SYMBOL_CHARS}
+
+
 def fold_symbols(text: str) -> str:
     """Replace Private Use Area symbol-font code points by the ticks and boxes they draw."""
     if not any("\uf000" <= ch <= "\uf0ff" for ch in text):
         return text
-    return "".join(SYMBOL_CHARS.get(ord(ch), ch) if "\uf000" <= ch <= "\uf0ff" else ch for ch in text)
+    return "".join(_ANY_SYMBOL_FONT.get(ord(ch), ch) if "\uf000" <= ch <= "\uf0ff" else ch for ch in text)
 
 
 def squash(text: str) -> str:
