@@ -1,0 +1,45 @@
+"""Every plan form in tests/fixtures/forms/ reads as the answer written beside it.
+
+The forms and their answers come from tests/fixtures/make_forms.py; .doc/.wps/.odt go through
+LibreOffice as in production, so the suite needs `soffice` (`make test` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.check import check_document, result_json
+from bot.convert import convert_to_docx, soffice_path
+from bot.rules import Context
+
+FORMS = Path(__file__).parent / "fixtures" / "forms"
+ANSWER = ".expected.json"
+CASES = sorted(path for path in FORMS.iterdir() if not path.name.endswith(ANSWER))
+
+
+@pytest.mark.parametrize("form", CASES, ids=[path.name for path in CASES])
+def test_golden_form(form: Path, ctx: Context) -> None:
+    soffice = soffice_path()
+    assert soffice, "LibreOffice (soffice) is needed to read .doc/.wps/.odt; run `make system-deps`"
+    expected = json.loads(form.with_suffix(ANSWER).read_text(encoding="utf-8"))
+
+    got = result_json(check_document(form.read_bytes(), form.name, ctx, partial(convert_to_docx, soffice=soffice)))
+
+    assert got["activities"] == expected["activities"]
+    assert _findings(got["findings"]) == _findings(expected["findings"])
+    assert got["verdict"] == expected["verdict"]
+
+
+def _findings(findings: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {(f["activity"], f["field"], f["severity"], f["code"]) for f in findings}
+
+
+def test_every_form_has_an_answer() -> None:
+    answers = {path.name.removesuffix(ANSWER) for path in FORMS.glob(f"*{ANSWER}")}
+    assert CASES
+    assert sorted(path.stem for path in CASES) == sorted(answers)
