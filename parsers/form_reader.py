@@ -17,6 +17,7 @@ from parsers.text import clean, label_key, squash
 
 _ACTIVITY_MARKER = re.compile(r"^(?:活动|项目|表)[一二三四五六七八九十\d]+[:：.、]?$")
 _INLINE = re.compile(r"^(?P<label>[^:：]{1,12})[:：]\s*(?P<value>.+)$", re.S)
+_CELL_BREAK = "\t"
 _CONTACT_PARTS = ("contact.name", "contact.office_phone", "contact.mobile", "contact.fax", "contact.email")
 
 
@@ -188,7 +189,9 @@ def _dedupe(cells: tuple[str, ...]) -> list[str]:
 
 
 def _join(values: list[str]) -> str:
-    return "\n".join(v for v in values if v.strip())
+    # A tab between cells, so that cleaning, which joins a cell's wrapped lines without a space,
+    # still parts the cells ("☐ 团结引领" "☐ 建家办事" must not become "☐ 团结引领☐ 建家办事").
+    return _CELL_BREAK.join(v for v in values if v.strip())
 
 
 class _Boilerplate:
@@ -225,7 +228,7 @@ def _activity(draft: _Draft, layout: FormLayout) -> Activity:
     def value(key: str) -> str:
         return clean(raw.get(key, ""))
 
-    plan_cell = raw.get("plan_text", "").strip()
+    plan_cell = raw.get("plan_text", "").replace(_CELL_BREAK, "\n").strip()
     plan = plan_cell if plan_cell else "\n".join(draft.paragraphs)
     scale = value("scale")
     return Activity(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from parsers.records import Choices
 from parsers.text import fold_symbols
@@ -12,32 +13,42 @@ from parsers.text import fold_symbols
 TICKS = frozenset("√✓✔☑■☒✗✘●VvXxYy是有") | {"yes", "Yes", "YES"}
 # Marks that mean "not chosen".
 NOT_TICKED = frozenset({"", "否", "无", "×", "-", "/", "—", "_", "__", "○", "☐", "□", "▢"})
-BOXES_BEFORE = frozenset("☐☑□■☒▢●○")
-_BRACKET = re.compile(r"\s*[(（\[【〔]([^)）\]】〕]{0,6})[)）\]】〕]")
-_LOOSE_MARK = re.compile(r"\s*([√✓✔☑■☒✗✘])")
+# Marks that stand loose beside an option, without brackets; boxes usually go before it, ticks after.
+BOXES = frozenset("☐☑□■☒▢●○")
+_LOOSE = "√✓✔✗✘" + "".join(sorted(BOXES))
+_MARK = re.compile(
+    r"[(（\[【〔](?P<inner>[^)）\]】〕(（\[【〔]{0,6})[)）\]】〕]"
+    rf"|(?P<loose>[{_LOOSE}])"
+    r"|[:：]\s*(?P<word>[是否])"
+)
+
+
+@dataclass(frozen=True)
+class _Mark:
+    text: str
+    # Which option it belongs to: -1 the one before it, +1 the one after, 0 not known from its place.
+    side: int
+    loose_box: bool
 
 
 def read_choices(text: str, options: tuple[str, ...]) -> Choices:
-    """Options chosen in `text`: by a mark in brackets after the option, a box before it, a tick
-    beside it, or, when the sender deleted the options not chosen, by the option's presence alone."""
+    """Options chosen in `text`: by a mark in brackets or a tick or box beside each option (before
+    or after it, whichever the sender used), or, when the options not chosen were deleted, by the
+    option's presence alone."""
     # A symbol font's tick typed as text (LibreOffice and WPS save w:sym so) reads as the tick it draws.
     folded = unicodedata.normalize("NFKC", fold_symbols(text)).replace("\u3000", " ")
     found = _locate(folded, options)
     if not found:
         return Choices(text)
-    box_style = any(_box_before(folded, start) for _, start, _ in found)
-    marked_any = box_style or any(_after(folded, end) is not None for _, _, end in found)
+    marks = _marks(folded, found)
+    if not any(marks):
+        return Choices(text, tuple(option for option, _, _ in found))
     selected: list[str] = []
     unclear: list[str] = []
-    for option, start, end in found:
-        mark = _box_before(folded, start) if box_style else _after(folded, end)
-        if not marked_any:
+    for (option, _, _), own in zip(found, marks, strict=True):
+        if any(mark in TICKS for mark in own):
             selected.append(option)
-        elif mark is None or mark in NOT_TICKED:
-            continue
-        elif mark in TICKS:
-            selected.append(option)
-        else:
+        elif any(mark not in NOT_TICKED for mark in own):
             unclear.append(option)
     return Choices(text, tuple(selected), tuple(unclear))
 
@@ -51,15 +62,52 @@ def _locate(text: str, options: tuple[str, ...]) -> list[tuple[str, int, int]]:
     return sorted(spots, key=lambda spot: spot[1])
 
 
-def _box_before(text: str, start: int) -> str | None:
-    before = text[:start].rstrip()
-    return before[-1] if before and before[-1] in BOXES_BEFORE else None
+def _marks(text: str, found: list[tuple[str, int, int]]) -> list[list[str]]:
+    """The marks of each option. A mark between two options goes to the one it is written against
+    ("团结引领√ 建家办事", "☐团结引领 ☑建家办事"); when its place does not say, to the side the
+    sender's other marks are on, or failing that, boxes before and ticks or brackets after."""
+    edges = [0, *(end for _, _, end in found)]
+    starts = [start for _, start, _ in found] + [len(text)]
+    gaps = [_gap_marks(text[edges[i] : starts[i]], i, len(found)) for i in range(len(found) + 1)]
+    placed = [mark.side for gap in gaps for mark in gap if mark.side]
+    lean = (placed.count(-1) < placed.count(1)) - (placed.count(-1) > placed.count(1))
+    owned: list[list[str]] = [[] for _ in found]
+    for i, gap in enumerate(gaps):
+        for mark in gap:
+            side = mark.side or lean or (1 if mark.loose_box else -1)
+            owner = i - 1 if side < 0 else i
+            if 0 <= owner < len(found):
+                owned[owner].append(mark.text)
+    return owned
 
 
-def _after(text: str, end: int) -> str | None:
-    """The mark after an option: what stands in its brackets, or a bare tick; None when nothing."""
-    bracket = _BRACKET.match(text, end)
-    if bracket:
-        return bracket.group(1).strip().replace(" ", "")
-    loose = _LOOSE_MARK.match(text, end)
-    return loose.group(1) if loose else None
+def _gap_marks(gap: str, index: int, options: int) -> list[_Mark]:
+    """The marks written between option `index - 1` and option `index`: the first if nothing but
+    spaces stands between it and the option before, the last likewise with the option after."""
+    matches = list(_MARK.finditer(gap))
+    if not matches:
+        return []
+    first, last = matches[0], matches[-1]
+    touches_before = index > 0 and not gap[: first.start()].strip()
+    touches_after = index < options and not gap[last.end() :].strip()
+    if first is last and touches_before and touches_after:
+        return [_mark(first, _glued_side(gap, first))]
+    marks = [_mark(first, -1)] if touches_before else []
+    return marks + ([_mark(last, 1)] if touches_after and not (marks and first is last) else [])
+
+
+def _mark(match: re.Match[str], side: int) -> _Mark:
+    inner, loose, word = match.group("inner", "loose", "word")
+    text = (inner if inner is not None else loose or word).strip().replace(" ", "")
+    if word:
+        side = -1
+    return _Mark(text, side, bool(loose) and loose in BOXES)
+
+
+def _glued_side(gap: str, match: re.Match[str]) -> int:
+    """Between two options: -1 when a loose mark touches the option before it and not the one
+    after, +1 the reverse; 0 when its place does not tell (brackets go by the sender's habit)."""
+    if match.group("loose") is None:
+        return 0
+    before, after = gap[: match.start()], gap[match.end() :]
+    return -1 if after and not before else 1 if before and not after else 0

@@ -47,6 +47,8 @@ _DATE = re.compile(
     r"|(?P<dd>\d{1,2})\s*[日号]"
 )
 _PLACEHOLDER = re.compile(r"_+")
+# Hours are not dates: "5月28日 9:00-12:00" is one day.
+_CLOCK = re.compile(r"\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?")
 # What is left of the printed template once the blanks are removed: not something the sender wrote.
 _TEMPLATE_WORDS = re.compile(r"[第阶段年月日号\s;；,，、:：—–\-~～至到.]")
 
@@ -70,7 +72,7 @@ def _stage(text: str) -> tuple[int | None, str, str]:
 
 
 def _dates(text: str, year: int) -> tuple[dt.date | None, dt.date | None, str | None, str]:
-    text = _PLACEHOLDER.sub(" ", text)
+    text = _CLOCK.sub(" ", _PLACEHOLDER.sub(" ", text))
     shown = text.strip(" ;；,，、:：")
     matches = list(_DATE.finditer(text))
     if not matches:
