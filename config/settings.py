@@ -1,0 +1,122 @@
+"""The bot's settings: one TOML file (every key documented in config/bot.example.toml) plus environment
+overrides. Secrets only from the environment or a secret file, never from the settings file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from config.errors import ConfigError
+
+ENV_PREFIX = "SUBBOT_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MailboxSettings(_Section):
+    type: Literal["maildir", "imap"] = "maildir"
+    path: Path = Path("data/inbox")
+    host: str = ""
+    port: Annotated[int, Field(gt=0, lt=65536)] = 993
+    username: str = ""
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    processed_keyword: str | None = None
+    processed_folder: str | None = None
+    sent_folder: str | None = None
+
+
+class SmtpSettings(_Section):
+    type: Literal["outbox", "smtp"] = "outbox"
+    outbox_dir: Path = Path("data/outbox")
+    host: str = ""
+    port: Annotated[int, Field(gt=0, lt=65536)] = 465
+    username: str = ""
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    ca_file: Path | None = None
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+
+
+class BotSettings(_Section):
+    from_address: str = "kepu@example.org"
+    from_name: str = "中国石油学会科普咨询部"
+    own_addresses: tuple[str, ...] = ()
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    campaign: Path | None = None
+    roster: Path | None = None
+    templates_dir: Path | None = None
+    poll_minutes: Annotated[float, Field(gt=0)] = 5.0
+    reply_cap_per_day: Annotated[int, Field(ge=1)] = 5
+    reply_backlog: bool = False
+
+
+class Settings(_Section):
+    bot: BotSettings = BotSettings()
+    mailbox: MailboxSettings = MailboxSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    # Secrets: filled from SUBBOT_IMAP_PASSWORD / SUBBOT_SMTP_PASSWORD or their *_FILE variants.
+    imap_password: str = Field(default="", repr=False)
+    smtp_password: str = Field(default="", repr=False)
+
+    def database(self) -> str:
+        return self.bot.database_url or f"sqlite:///{self.bot.data_dir / 'ledger.sqlite3'}"
+
+    def own(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in (self.bot.from_address, *self.bot.own_addresses))
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `path` (or the embedded defaults when None), then SUBBOT_SECTION_KEY overrides."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(path, "", f"无法读取：{exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(path, "", f"TOML 格式错误：{exc}") from exc
+    for secret in ("imap_password", "smtp_password"):
+        if secret in data:
+            raise ConfigError(
+                path or "",
+                secret,
+                f"密码不能写在配置文件中；请用环境变量 {ENV_PREFIX}{secret.upper()} 或 {ENV_PREFIX}{secret.upper()}_FILE",
+            )
+    _apply_environment(data, env)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(path or "环境变量", key, first["msg"].removeprefix("Value error, ")) from exc
+
+
+def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    sections: dict[str, type[_Section]] = {"bot": BotSettings, "mailbox": MailboxSettings, "smtp": SmtpSettings}
+    for section, model in sections.items():
+        for name in model.model_fields:
+
+            value = env.get(f"{ENV_PREFIX}{section.upper()}_{name.upper()}")
+            if value is not None:
+                data.setdefault(section, {})[name] = value.split(",") if name == "own_addresses" else value
+    for secret in ("imap_password", "smtp_password"):
+        variable = f"{ENV_PREFIX}{secret.upper()}"
+        if variable in env:
+            data[secret] = env[variable]
+        elif f"{variable}_FILE" in env:
+            secret_path = Path(env[f"{variable}_FILE"])
+            try:
+                data[secret] = secret_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(secret_path, f"{variable}_FILE", f"无法读取密码文件：{exc.strerror or exc}") from exc
