@@ -1,0 +1,34 @@
+# subbot: `subbot run` as a non-root user; settings in /config, ledger and raw mail in /data.
+#   docker run -v ./config:/config:ro -v subbot-data:/data \
+#     -e SUBBOT_IMAP_PASSWORD_FILE=/run/secrets/imap -e SUBBOT_SMTP_PASSWORD_FILE=/run/secrets/smtp subbot
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    SUBBOT_BOT_DATA_DIR=/data
+
+# LibreOffice reads the .doc/.wps/.odt forms branches still send.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --system --create-home --home-dir /home/subbot --uid 10001 subbot \
+    && mkdir -p /data /config \
+    && chown subbot:subbot /data \
+    && chmod 0700 /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY parsers ./parsers
+COPY replies ./replies
+COPY config ./config
+RUN pip install --no-cache-dir .
+
+USER subbot
+VOLUME ["/data", "/config"]
+ENTRYPOINT ["subbot"]
+CMD ["--settings", "/config/bot.toml", "run"]
