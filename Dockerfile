@@ -28,7 +28,7 @@ COPY replies ./replies
 COPY config ./config
 RUN pip install --no-cache-dir .
 
-USER subbot
+USER 10001:10001
 VOLUME ["/data", "/config"]
 ENTRYPOINT ["subbot"]
 CMD ["--settings", "/config/bot.toml", "run"]

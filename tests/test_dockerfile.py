@@ -19,6 +19,6 @@ def test_dockerfile_is_lint_clean() -> None:
 
 def test_image_runs_as_non_root_with_volumes() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "\nUSER subbot\n" in text
+    assert "\nUSER 10001:10001\n" in text  # the subbot user, by number
     assert 'VOLUME ["/data", "/config"]' in text
     assert 'ENTRYPOINT ["subbot"]' in text
