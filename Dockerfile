@@ -15,7 +15,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --system --create-home --home-dir /home/subbot --uid 10001 subbot \
+RUN groupadd --system --gid 10001 subbot \
+    && useradd --system --create-home --home-dir /home/subbot --uid 10001 --gid 10001 subbot \
     && mkdir -p /data /config \
     && chown subbot:subbot /data \
     && chmod 0700 /data
