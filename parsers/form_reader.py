@@ -18,6 +18,10 @@ from parsers.text import clean, label_key, squash
 _ACTIVITY_MARKER = re.compile(r"^(?:活动|项目|表)[一二三四五六七八九十\d]+[:：.、]?$")
 _INLINE = re.compile(r"^(?P<label>[^:：]{1,12})[:：]\s*(?P<value>.+)$", re.S)
 _CELL_BREAK = "\t"
+# The official table has sixteen labels; a table with fewer than this is not a copy of it.
+_FORM_LABELS = 3
+# A page number in a header or footer, as a PDF gives it: "3", "- 3 -", "第3页", "第3页共5页", "3/5".
+_PAGE_NUMBER = re.compile(r"^[-—–]?(?:第?\d{1,3}页?(?:[,，]?共\d{1,3}页)?|\d{1,3}/\d{1,3})[-—–]?$")
 _CONTACT_PARTS = ("contact.name", "contact.office_phone", "contact.mobile", "contact.fax", "contact.email")
 
 
@@ -40,22 +44,44 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
     labels = _label_index(layout)
     boilerplate = _Boilerplate(layout)
     drafts: list[_Draft] = []
-    table = 0
-    row_head: str | None = None
-    for block in _stitch(blocks, labels):
-        if isinstance(block, Paragraph):
-            if drafts and not boilerplate.skips(block.text):
-                drafts[-1].paragraphs.append(block.text.strip())
-            continue
-        boilerplate.reset()
-        pairs = list(_pairs(block, labels))
+    rows = _Rows(drafts, labels)
+    printed = (b for b in blocks if isinstance(b, Row) or not _PAGE_NUMBER.match(squash(b.text)))
+    for group in _groups(_stitch(printed, labels)):
+        if isinstance(group, Paragraph):
+            if drafts and not boilerplate.skips(group.text):
+                drafts[-1].paragraphs.append(group.text.strip())
+        elif sum(_label_of(cell, labels)[0] is not None for row in group for cell in row.cells) < _FORM_LABELS:
+            # A table of the sender's own inside the 工作方案 (an agenda, a budget): lines of the plan.
+            if drafts:
+                drafts[-1].paragraphs.extend(line for line in map(_row_line, group) if line)
+        else:
+            boilerplate.reset()
+            for row in group:
+                rows.read(row)
+    read = [_activity(d, layout) for d in drafts]
+    kept = tuple(a for a in read if not _is_blank(a))
+    return FormRead(kept, len(read) - len(kept))
+
+
+class _Rows:
+    """Reads the form's rows into drafts: a label seen again, or 主办单位名称 at the top of a new
+    table, starts the next activity; a row without a label continues the field before it."""
+
+    def __init__(self, drafts: list[_Draft], labels: dict[str, str]) -> None:
+        self.drafts = drafts
+        self.labels = labels
+        self.table = 0
+        self.head: str | None = None
+
+    def read(self, row: Row) -> None:
+        pairs = list(_pairs(row, self.labels))
         if not pairs:
-            continue
-        starts_table = block.table != table
-        table = block.table
-        above, row_head = row_head, pairs[0][0]
+            return
+        starts_table = row.table != self.table
+        self.table = row.table
+        above, self.head = self.head, pairs[0][0]
         for index, (key, value) in enumerate(pairs):
-            current = drafts[-1] if drafts else None
+            current = self.drafts[-1] if self.drafts else None
             if key is None:
                 if current and current.last_key:
                     current.fields[current.last_key] += "\n" + value
@@ -65,13 +91,34 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
                 continue
             if current is None or key in current.fields or (starts_table and key == "organiser" and current.fields):
                 current = _Draft()
-                drafts.append(current)
+                self.drafts.append(current)
             current.fields[key] = value
             current.last_key = key
             starts_table = False
-    read = [_activity(d, layout) for d in drafts]
-    kept = tuple(a for a in read if not _is_blank(a))
-    return FormRead(kept, len(read) - len(kept))
+
+
+def _groups(blocks: Iterable[Block]) -> Iterator[Paragraph | list[Row]]:
+    """Paragraphs with text, and the rows between them, together: a table that page breaks or
+    empty paragraphs cut into several is still one table."""
+    rows: list[Row] = []
+    for block in blocks:
+        if isinstance(block, Row):
+            rows.append(block)
+        elif block.text.strip():
+            if rows:
+                yield rows
+                rows = []
+            yield block
+    if rows:
+        yield rows
+
+
+def _row_line(row: Row) -> str:
+    """A row of a table in the 工作方案 as a line; a one-cell table (a box round the text) keeps its lines."""
+    cells = [cell for cell in _dedupe(row.cells) if cell.strip()]
+    if len(cells) == 1:
+        return "\n".join(line.strip() for line in cells[0].splitlines() if line.strip())
+    return " ".join(clean(cell) for cell in cells)
 
 
 def _is_blank(activity: Activity) -> bool:
