@@ -56,7 +56,8 @@ _TEMPLATE_WORDS = re.compile(r"[第阶段年月日号\s;；,，、:：—–\-~�
 def read_schedule(text: str, year: int) -> Schedule:
     """Stage number and date range; a date without a year is in `year`, an end without a month
     in the start's month."""
-    folded = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    # The printed blanks go first: senders type over them and leave some ("第_二_阶段").
+    folded = _PLACEHOLDER.sub(" ", unicodedata.normalize("NFKC", text).replace("\u3000", " "))
     stage, stage_text, rest = _stage(folded)
     start, end, problem, dates_text = _dates(rest, year)
     return Schedule(text, stage, stage_text, start, end, problem, dates_text)
@@ -72,7 +73,7 @@ def _stage(text: str) -> tuple[int | None, str, str]:
 
 
 def _dates(text: str, year: int) -> tuple[dt.date | None, dt.date | None, str | None, str]:
-    text = _CLOCK.sub(" ", _PLACEHOLDER.sub(" ", text))
+    text = _CLOCK.sub(" ", text)
     shown = text.strip(" ;；,，、:：")
     matches = list(_DATE.finditer(text))
     if not matches:
