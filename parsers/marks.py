@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 from parsers.records import Choices
 from parsers.text import fold_symbols
@@ -42,6 +43,10 @@ def read_choices(text: str, options: tuple[str, ...]) -> Choices:
         return Choices(text)
     marks = _marks(folded, found)
     if not any(marks):
+        if len(found) == len(options) > 1 and _bare(folded, found):
+            # Every printed option and not a mark anywhere: nothing ticked, or ticks this text cannot
+            # hold (pictures, PDF form widgets). Not "all chosen": that would be a silent guess.
+            return Choices(text)
         return Choices(text, tuple(option for option, _, _ in found))
     selected: list[str] = []
     unclear: list[str] = []
@@ -51,6 +56,11 @@ def read_choices(text: str, options: tuple[str, ...]) -> Choices:
         elif any(mark not in NOT_TICKED for mark in own):
             unclear.append(option)
     return Choices(text, tuple(selected), tuple(unclear))
+
+
+def _bare(text: str, found: list[tuple[str, int, int]]) -> bool:
+    """Only white space between the options, as the printed form has them (a typed list has 、)."""
+    return all(not text[end:start].strip() for (_, _, end), (_, start, _) in pairwise(found))
 
 
 def _locate(text: str, options: tuple[str, ...]) -> list[tuple[str, int, int]]:

@@ -20,9 +20,18 @@ from bot.rules import Context
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 ANSWER = ".expected.json"
 CASES = sorted(path for path in FORMS.iterdir() if not path.name.endswith(ANSWER))
+# Forms still read wrong, and why. Strict: once the reader gets one right, the test says to drop it here.
+KNOWN_WRONG = {
+    "pdf-checkboxes.pdf": "parsers/pdf_blocks.py reads no mark for check boxes exported as PDF form widgets",
+}
 
 
-@pytest.mark.parametrize("form", CASES, ids=[path.name for path in CASES])
+def _case(path: Path) -> Any:
+    wrong = KNOWN_WRONG.get(path.name)
+    return pytest.param(path, id=path.name, marks=[pytest.mark.xfail(strict=True, reason=wrong)] if wrong else [])
+
+
+@pytest.mark.parametrize("form", [_case(path) for path in CASES])
 def test_golden_form(form: Path, ctx: Context) -> None:
     soffice = soffice_path()
     assert soffice, "LibreOffice (soffice) is needed to read .doc/.wps/.odt; run `make system-deps`"
