@@ -50,7 +50,7 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
         if isinstance(group, Paragraph):
             if drafts and not boilerplate.skips(group.text):
                 drafts[-1].paragraphs.append(group.text.strip())
-        elif sum(_label_of(cell, labels)[0] is not None for row in group for cell in row.cells) < _FORM_LABELS:
+        elif not _is_form(group, labels):
             # A table of the sender's own inside the 工作方案 (an agenda, a budget): lines of the plan.
             if drafts:
                 drafts[-1].paragraphs.extend(line for line in map(_row_line, group) if line)
@@ -111,6 +111,12 @@ def _groups(blocks: Iterable[Block]) -> Iterator[Paragraph | list[Row]]:
             yield block
     if rows:
         yield rows
+
+
+def _is_form(rows: list[Row], labels: dict[str, str]) -> bool:
+    """The official table, or a piece of it: several labels, or the 工作方案 cell on its own."""
+    found = [key for row in rows for cell in row.cells if (key := _label_of(cell, labels)[0])]
+    return len(found) >= _FORM_LABELS or "plan_text" in found
 
 
 def _row_line(row: Row) -> str:
