@@ -308,5 +308,23 @@ def _activity(draft: _Draft, layout: FormLayout) -> Activity:
 
 
 def _number(text: str) -> str:
-    """A phone cell: lines broken by a PDF table's width join without spaces."""
-    return clean(text.replace("\n", ""))
+    """A phone cell: lines broken by a PDF table's width join without spaces, but a line that starts
+    a second number after a whole one ("13912345678" / "13812345678") starts a new number."""
+    numbers: list[str] = []
+    for line in text.replace(_CELL_BREAK, "\n").splitlines():
+        line = line.strip()
+        if line and numbers and not _starts_another(numbers[-1], line):
+            numbers[-1] += line
+        elif line:
+            numbers.append(line)
+    return clean("、".join(numbers))
+
+
+def _starts_another(number: str, line: str) -> bool:
+    # A wrapped line holds at least five digits unless it is a number's last; no number has over twelve.
+    had, more = _digit_count(number), _digit_count(line)
+    return had >= 7 and more >= 5 and had + more > 12 and number[-1] not in "-—－转(（"
+
+
+def _digit_count(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
