@@ -20,6 +20,9 @@ _INLINE = re.compile(r"^(?P<label>[^:：]{1,12})[:：]\s*(?P<value>.+)$", re.S)
 _CELL_BREAK = "\t"
 # The official table has sixteen labels; a table with fewer than this is not a copy of it.
 _FORM_LABELS = 3
+# An activity table has at least one of these; a reply slip or letterhead with only 联系人, 电话 and
+# 地址 in a table is not one.
+_CORE_LABELS = {"organiser", "title", "modules", "time"}
 # A page number in a header or footer, as a PDF gives it: "3", "- 3 -", "第3页", "第3页共5页", "3/5".
 _PAGE_NUMBER = re.compile(r"^[-—–]?(?:第?\d{1,3}页?(?:[,，]?共\d{1,3}页)?|\d{1,3}/\d{1,3})[-—–]?$")
 _CONTACT_PARTS = ("contact.name", "contact.office_phone", "contact.mobile", "contact.fax", "contact.email")
@@ -58,7 +61,7 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
             boilerplate.reset()
             for row in group:
                 rows.read(row)
-    read = [_activity(d, layout) for d in drafts]
+    read = [_activity(d, layout) for d in drafts if _CORE_LABELS & d.fields.keys()]
     kept = tuple(a for a in read if not _is_blank(a))
     return FormRead(kept, len(read) - len(kept))
 
