@@ -12,7 +12,7 @@ from lxml import etree
 
 from parsers.blocks import Block, Paragraph, Row
 from parsers.errors import UnreadableDocument
-from parsers.package import check_package
+from parsers.package import check_package, read_members, repack
 from parsers.text import symbol_char
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -29,6 +29,7 @@ _STRICT = {
     ),
     b"http://purl.oclc.org/ooxml/drawingml/main": b"http://schemas.openxmlformats.org/drawingml/2006/main",
 }
+_ROOT_RELS = "_rels/.rels"
 
 
 def read_docx_blocks(data: bytes) -> list[Block]:
@@ -40,27 +41,31 @@ def read_docx_blocks(data: bytes) -> list[Block]:
 
 
 def _open_body(data: bytes) -> Any:
-    package = check_package(data)
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except KeyError:
+    members = read_members(check_package(data))
+    if any(strict in members.get(_ROOT_RELS, b"") for strict in _STRICT):
         # ISO Strict OOXML: python-docx knows only the transitional namespaces, which mean the same.
-        document = docx.Document(io.BytesIO(_strict_to_transitional(package)))
+        members = {name: _transitional(name, part) for name, part in members.items()}
+    try:
+        # Repacked uncompressed: python-docx then inflates nothing the checks above have not bounded.
+        document = docx.Document(io.BytesIO(repack(members)))
+    except KeyError as exc:
+        # The package lacks a part it must have (the document body, or the relationship to it).
+        raise UnreadableDocument("corrupt", "Word 文件不完整（缺少正文等必要部分），无法读取", repr(exc)) from exc
     except (ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise UnreadableDocument("corrupt", "Word 文件已损坏或格式不正确，无法读取", repr(exc)) from exc
-    return document.element.body
+    # Looked up rather than `document.element.body`: a hostile root element need not be w:document.
+    body = document.element.find(f"{{{W}}}body")
+    if body is None:
+        raise UnreadableDocument("corrupt", "Word 文件已损坏（没有正文部分），无法读取", "no w:body")
+    return body
 
 
-def _strict_to_transitional(package: zipfile.ZipFile) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
-        for info in package.infolist():
-            part = package.read(info)
-            if info.filename.endswith((".xml", ".rels")):
-                for strict, transitional in _STRICT.items():
-                    part = part.replace(strict, transitional)
-            copy.writestr(info, part)
-    return out.getvalue()
+def _transitional(name: str, part: bytes) -> bytes:
+    if not name.endswith((".xml", ".rels")):
+        return part
+    for strict, transitional in _STRICT.items():
+        part = part.replace(strict, transitional)
+    return part
 
 
 class _Counter:
@@ -109,12 +114,20 @@ def paragraph_text(p: Any) -> str:
         if tag == _T:
             parts.append(el.text or "")
         elif tag == _SYM:
-            parts.append(symbol_char(el.get(f"{{{W}}}font", ""), int(el.get(f"{{{W}}}char", "0"), 16)))
+            parts.append(symbol_char(el.get(f"{{{W}}}font", ""), _hex(el.get(f"{{{W}}}char", "0"))))
         elif tag == _CHECKBOX:
             parts.append("☑" if _legacy_checked(el) else "☐")
         else:
             parts.append("\n" if tag in (_BR, _CR) else " ")
     return "".join(parts)
+
+
+def _hex(code: str) -> int:
+    # A w:sym char that is not hex (a hand-edited or hostile file) draws nothing we know.
+    try:
+        return int(code, 16)
+    except ValueError:
+        return 0
 
 
 def _legacy_checked(box: Any) -> bool:

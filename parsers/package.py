@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from parsers.errors import NeedsConversion, UnreadableDocument
 
 # Limits for a form's zip package: a real form is well under 1 MB; these leave room for photos.
+# python-docx parses every XML part up front, at about 40 bytes of memory per byte of dense XML
+# (an 8 MiB part of empty paragraphs peaks near 350 MB and takes 5 s), so XML is held tighter.
 MAX_MEMBERS = 2_000
-MAX_UNPACKED = 200 * 1024 * 1024
-MAX_XML_PART = 32 * 1024 * 1024
+MAX_UNPACKED = 100 * 1024 * 1024
+MAX_XML_PART = 8 * 1024 * 1024
+MAX_XML_TOTAL = 16 * 1024 * 1024
 MAX_RATIO = 200
+# Word writes members stored or deflated; zipfile inflates other methods (bzip2, lzma) unbounded.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error)
 
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = {
@@ -49,15 +56,22 @@ def _zip_kind(data: bytes, lower: str) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
-            if "mimetype" in names and b"opendocument.text" in package.read("mimetype")[:100]:
+            if "mimetype" in names and b"opendocument.text" in _head(package, "mimetype"):
                 return "odt"
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except _ZIP_ERRORS:
         return "broken_zip"
     if "[Content_Types].xml" in names:
-        if any(n.startswith("word/") for n in names) or lower.endswith(".docx"):
+        folders = {n.split("/", 1)[0] for n in names}
+        if "word" in folders or (lower.endswith(".docx") and not folders & {"xl", "ppt"}):
             return "docx"
         return "ooxml_other"
     return "zip"
+
+
+def _head(package: zipfile.ZipFile, name: str) -> bytes:
+    # Read only the start: `read()` inflates a member whole, however big it really is.
+    with package.open(name) as member:
+        return member.read(100)
 
 
 def _is_encrypted_ooxml(data: bytes) -> bool:
@@ -70,8 +84,12 @@ def check_package(data: bytes) -> zipfile.ZipFile:
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
         infos = package.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise UnreadableDocument("corrupt", "文件已损坏，无法打开", str(exc)) from exc
+    except _ZIP_ERRORS as exc:
+        raise UnreadableDocument("corrupt", "文件已损坏，无法打开", repr(exc)) from exc
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise UnreadableDocument("encrypted", "文件设置了打开密码，无法读取；请取消密码后重新发送", "zip encryption")
+    if any(info.compress_type not in _METHODS for info in infos):
+        raise UnreadableDocument("corrupt", "文件已损坏或格式不正确，无法读取", "zip compression method")
     if len(infos) > MAX_MEMBERS:
         raise UnreadableDocument("too_large", "文件内部结构异常（部件过多），无法安全读取", f"{len(infos)} members")
     total = sum(info.file_size for info in infos)
@@ -84,7 +102,36 @@ def check_package(data: bytes) -> zipfile.ZipFile:
             raise UnreadableDocument(
                 "too_large", "文件内部结构异常（压缩比过高），无法安全读取", f"{info.filename}: {ratio:.0f}x"
             )
+    xml = sum(info.file_size for info in infos if info.filename.endswith((".xml", ".rels")))
+    if xml > MAX_XML_TOTAL:
+        raise UnreadableDocument("too_large", "文件内部结构异常（内容过大），无法安全读取", f"{xml} bytes of XML")
     return package
+
+
+def read_members(package: zipfile.ZipFile) -> dict[str, bytes]:
+    """Every member's bytes, none inflated past the size the package declares for it.
+
+    A declared size can lie: `ZipFile.read` inflates a member's whole compressed stream in one call
+    before cutting it to that size, so a 1 MB member declared as 4 KB takes gigabytes on the way."""
+    try:
+        return {info.filename: _read_declared(package, info) for info in package.infolist()}
+    except _ZIP_ERRORS as exc:
+        raise UnreadableDocument("corrupt", "文件已损坏，无法打开", repr(exc)) from exc
+
+
+def _read_declared(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    with package.open(info) as member:
+        # `read(n)` inflates at most n bytes per step; at the declared size zipfile checks the CRC.
+        return member.read(info.file_size)
+
+
+def repack(members: dict[str, bytes]) -> bytes:
+    """Members written back uncompressed, so that the library reading them inflates nothing."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
+        for name, part in members.items():
+            copy.writestr(name, part)
+    return out.getvalue()
 
 
 def refuse(kind: str) -> UnreadableDocument | NeedsConversion:
