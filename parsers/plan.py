@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+import zipfile
+import zlib
+
+from docx.exceptions import PythonDocxError
+from docx.opc.exceptions import OpcError
+from docx.oxml.exceptions import XmlchemyError
+from lxml import etree
+
 from parsers.blocks import Block
 from parsers.docx_blocks import read_docx_blocks
 from parsers.errors import NeedsConversion, UnreadableDocument
@@ -13,6 +22,28 @@ from parsers.records import FormLayout, PlanRead, Unreadable
 # What each convertible kind is called when asking the sender to re-save.
 CONVERTIBLE = {"doc": "Word 97-2003（.doc）", "wps": "WPS（.wps）", "odt": "OpenDocument（.odt）", "rtf": "RTF"}
 
+# What the libraries under the readers raise on malformed input that the readers did not foresee:
+# the file is then reported as corrupt, with the exception's type kept in the detail for staff.
+PARSER_FAILURES = (
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    EOFError,
+    OSError,
+    struct.error,
+    zlib.error,
+    zipfile.BadZipFile,
+    etree.LxmlError,
+    PythonDocxError,
+    OpcError,
+    XmlchemyError,
+)
+
 
 def read_plan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     """Read a plan form from bytes. Raises NeedsConversion for .doc/.wps/.odt/.rtf, which the caller
@@ -21,7 +52,10 @@ def read_plan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     try:
         blocks = _blocks(data, kind)
     except UnreadableDocument as exc:
-        return PlanRead(name, kind, unreadable=Unreadable(exc.code, exc.message))
+        return PlanRead(name, kind, unreadable=Unreadable(exc.code, exc.message, exc.detail))
+    except PARSER_FAILURES as exc:
+        detail = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"[:500]
+        return PlanRead(name, kind, unreadable=Unreadable("corrupt", "文件已损坏或格式异常，无法读取", detail))
     form = read_form(blocks, layout)
     return PlanRead(name, kind, form.activities, blank_tables=form.blank_tables)
 

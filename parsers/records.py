@@ -76,10 +76,11 @@ class Activity:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Why a file could not be read at all, in words for the sender."""
+    """Why a file could not be read at all, in words for the sender; `detail` is for staff and logs."""
 
     code: str
     message: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
