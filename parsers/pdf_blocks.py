@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
+import struct
+import zlib
 from typing import Any
 
 import pdfplumber
-from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfpage import PDFPage
+from pdfminer.pdftypes import dict_value, resolve1
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
@@ -16,20 +21,62 @@ from parsers.text import fold_symbols
 
 # A plan form is a few pages; a PDF far longer is not one, and reading it would take minutes.
 MAX_PAGES = 60
+# A dense A4 page holds about 2,500 characters and a few hundred ruling lines (the corpus: at most
+# 2,004 and 459). pdfplumber's `dedupe_chars` is quadratic in a page's characters and `find_tables`
+# superlinear in its lines: one line of 24,000 characters takes 15 s, a grid of 4,900 boxes 1.6 s.
+# Per page and per file, these keep the worst case near 15 s.
+MAX_PAGE_CHARS = 5_000
+MAX_PAGE_GRAPHICS = 3_000
+MAX_CHARS = 40_000
+MAX_GRAPHICS = 15_000
+# What pdfminer and pdfplumber raise on malformed input beyond their own PSException: they index,
+# unpack and inflate what the file claims without checking it first.
+_PARSE_ERRORS = (
+    PSException,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    EOFError,
+    struct.error,
+    zlib.error,
+)
 
 
 def read_pdf_blocks(data: bytes) -> list[Block]:
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
+        pdf = pdfplumber.open(io.BytesIO(data))
+        _refuse_long(pdf.doc)
+        # Not `with`: closing walks every page, which is what the count above avoids for a long PDF.
+        try:
             return _read(pdf)
-    except UnreadableDocument:
-        raise
+        finally:
+            pdf.close()
     except PdfminerException as exc:
         raise _opening_failure(exc.args[0] if exc.args else exc) from exc
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise _opening_failure(exc) from exc
-    except (PSException, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except _PARSE_ERRORS as exc:
         raise UnreadableDocument("corrupt", "PDF 文件已损坏，无法读取", repr(exc)) from exc
+
+
+def _refuse_long(doc: PDFDocument) -> None:
+    """Count no further than the limit: pdfplumber's `pages` builds every page of a 100,000-page PDF."""
+    counted = sum(1 for _ in itertools.islice(PDFPage.create_pages(doc), MAX_PAGES + 1))
+    if counted <= MAX_PAGES:
+        return
+    declared = _declared_pages(doc)
+    told = f"共{declared}页" if declared > MAX_PAGES else f"超过{MAX_PAGES}页"
+    raise UnreadableDocument("too_large", f"PDF {told}，远超一份筹备方案的篇幅，未读取", f"{declared} pages declared")
+
+
+def _declared_pages(doc: PDFDocument) -> int:
+    count = resolve1(dict_value(doc.catalog.get("Pages")).get("Count"))
+    return count if isinstance(count, int) else 0
 
 
 def _opening_failure(cause: object) -> UnreadableDocument:
@@ -39,17 +86,17 @@ def _opening_failure(cause: object) -> UnreadableDocument:
 
 
 def _read(pdf: Any) -> list[Block]:
-    pages = pdf.pages
-    if len(pages) > MAX_PAGES:
-        raise UnreadableDocument(
-            "too_large", f"PDF 共{len(pages)}页，远超一份筹备方案的篇幅，未读取", f"{len(pages)} pages"
-        )
     blocks: list[Block] = []
     tables = 0
-    chars = 0
-    for page in pages:
+    chars = graphics = 0
+    for page in pdf.pages:
+        page_chars, page_graphics = _refuse_crowded(page)
+        chars, graphics = chars + page_chars, graphics + page_graphics
+        if chars > MAX_CHARS or graphics > MAX_GRAPHICS:
+            raise UnreadableDocument(
+                "too_large", "PDF 内容过多，远超一份筹备方案的篇幅，未读取", f"{chars} chars, {graphics} graphics"
+            )
         page = page.dedupe_chars()
-        chars += len(page.chars)
         placed: list[tuple[float, list[Block]]] = []
         found = page.find_tables()
         for table in found:
@@ -66,6 +113,20 @@ def _read(pdf: Any) -> list[Block]:
             "scanned", "PDF 中没有可读取的文字（可能是扫描件或照片）；请发送 Word（.docx）原文件", "no text"
         )
     return blocks
+
+
+def _refuse_crowded(page: Any) -> tuple[int, int]:
+    """The page's characters and graphics, once they are known to be few enough to read in bounded time."""
+    objects = page.objects
+    chars = len(objects.get("char", ()))
+    graphics = sum(len(objects.get(kind, ())) for kind in ("rect", "line", "curve"))
+    if chars > MAX_PAGE_CHARS or graphics > MAX_PAGE_GRAPHICS:
+        raise UnreadableDocument(
+            "too_large",
+            f"PDF 第{page.page_number}页内容过多，不像筹备方案表格，未读取",
+            f"page {page.page_number}: {chars} chars, {graphics} graphics",
+        )
+    return chars, graphics
 
 
 def _inside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]]) -> bool:
