@@ -57,4 +57,5 @@ def test_corpus_document_gets_a_sensible_verdict(path: Path) -> None:
 
 def test_the_corpus_is_there() -> None:
     # CI lays shared/ beside the checkout; without it the test above would pass by testing nothing.
+    assert DOCS.is_dir(), f"no corpus at {DOCS}"
     assert set(EXPECTED) <= {p.name for p in DOCS.iterdir()}
