@@ -3,51 +3,33 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+
+import lxml.html
+from lxml import etree
 
 # ASCII URL characters only: Chinese text runs straight on after a link ("链接https://...提取码").
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\")]}>"
-_BLOCKS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote"})
-_HIDDEN = frozenset({"script", "style", "head", "title"})
-_BLANK_LINES = re.compile(r"\n[ \t\u3000]*(?:\n[ \t\u3000]*)+")
-
-
-class _TextAndLinks(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.hrefs: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN:
-            self._hidden += 1
-        if tag in _BLOCKS:
-            self.text.append("\n")
-        self.hrefs.extend(value for name, value in attrs if name == "href" and value)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        if tag in _BLOCKS:
-            self.text.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.text.append(data)
+_BLOCKS = ("br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote")
+_BLANK_LINES = re.compile(r"\n[ \t\u3000\xa0]*(?:\n[ \t\u3000\xa0]*)+")
 
 
 def html_text(html: str) -> tuple[str, list[str]]:
-    """The visible text of an HTML body, and its href targets."""
-    reader = _TextAndLinks()
+    """The visible text of an HTML body, and its href targets.
+
+    lxml (libxml2) rather than html.parser: Python 3.11's html.parser takes quadratic time on
+    unclosed tags ("<a <a <a ..."), which any sender can write."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
     try:
-        reader.feed(html)
-        reader.close()
-    except (AssertionError, ValueError, IndexError):  # html.parser on broken markup, older Pythons
-        return re.sub(r"<[^>]*>", " ", html), []
-    text = "".join(reader.text).replace("\xa0", " ")
-    return _BLANK_LINES.sub("\n\n", text).strip(), reader.hrefs
+        document = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):  # empty, or nothing but markup
+        return "", []
+    hrefs = [str(link.get("href")) for link in document.iter("a") if link.get("href")]
+    etree.strip_elements(document, "script", "style", "head", with_tail=False)
+    for block in document.iter(*_BLOCKS):
+        block.tail = "\n" + (block.tail or "")
+    text = "".join(t for t in document.itertext() if isinstance(t, str)).replace("\xa0", " ")
+    return _BLANK_LINES.sub("\n\n", text).strip(), hrefs
 
 
 def find_links(texts: list[str]) -> tuple[str, ...]:
