@@ -133,7 +133,7 @@ def _addresses(headers: Headers, name: str, contents: Contents, hint: str | None
         try:
             found.extend(Address(display, address) for display, address in parse_addresses(raw, hint))
         except PART_ERRORS:
-            contents.problem(f"邮件头 {name} 无法识别")
+            contents.problem(f"邮件头「{name.title()}」无法识别")
     return found
 
 

@@ -16,6 +16,7 @@ from email.message import Message
 
 from parsers.charsets import decode_bytes
 from parsers.headers import HEADER_ERRORS, Headers, split_params
+from parsers.names import safe_name
 from parsers.winmail import UnreadableWinmail, unpack_winmail
 
 MAX_DEPTH = 12  # nested multiparts and forwards; real mail rarely passes 6
@@ -44,6 +45,7 @@ _REPORTS = frozenset(
 )
 _SIGNATURES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"})
 _MESSAGES = frozenset({"message/rfc822", "message/global"})
+_ENCRYPTED = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _TNEF = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _BODIES = frozenset({"text/plain", "text/html"})
 
@@ -96,8 +98,8 @@ def read_parts(message: Message) -> Contents:
             break
         try:
             children = _read_part(frame, contents)
-        except PART_ERRORS as exc:
-            contents.problem(f"邮件中有一个部分无法解码，已跳过（{type(exc).__name__}）")
+        except PART_ERRORS:
+            contents.problem("邮件中有一个部分无法解码，已跳过")
             continue
         if children and frame.depth + 1 > MAX_DEPTH:
             contents.problem(f"邮件嵌套层数过多（超过 {MAX_DEPTH} 层），更深处的内容未读取")
@@ -107,6 +109,7 @@ def read_parts(message: Message) -> Contents:
 
 
 def _read_part(frame: _Frame, contents: Contents) -> list[_Frame]:
+    """Read one part; the parts inside it, if any, are returned to be read next."""
     part = frame.part
     headers = Headers.of(part)
     content_type, type_params = split_params(headers.raw("content-type"))
@@ -126,24 +129,44 @@ def _read_part(frame: _Frame, contents: Contents) -> list[_Frame]:
     disposition, disposition_params = split_params(headers.raw("content-disposition"))
     name = disposition_params.get("filename") or type_params.get("name") or ""
     data = part.get_payload(decode=True)
-    data = data if isinstance(data, bytes) else b""
-    if content_type in _MESSAGES or (content_type == "application/octet-stream" and name.lower().endswith(".eml")):
-        inner = email.message_from_bytes(data, policy=email.policy.compat32)
+    leaf = _Leaf(
+        content_type, type_params.get("charset", ""), disposition, name, data if isinstance(data, bytes) else b""
+    )
+    return _read_leaf(frame, leaf, contents)
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    content_type: str
+    charset: str
+    disposition: str
+    name: str
+    data: bytes
+
+
+def _read_leaf(frame: _Frame, leaf: _Leaf, contents: Contents) -> list[_Frame]:
+    if leaf.content_type in _MESSAGES or (
+        leaf.content_type == "application/octet-stream" and leaf.name.lower().endswith(".eml")
+    ):
+        inner = email.message_from_bytes(leaf.data, policy=email.policy.compat32)
         return [_Frame(inner, frame.depth + 1, frame.related, True)]
-    charset = type_params.get("charset", "")
-    if content_type in _BODIES or content_type.startswith("multipart/"):
+    if leaf.content_type in _BODIES or leaf.content_type.startswith("multipart/"):
         if not frame.forwarded:
-            contents.charset = contents.charset or charset
-        if disposition != "attachment" and not name:
-            body = contents.html if content_type == "text/html" else contents.plain
-            body.append(decode_bytes(data, charset))
+            contents.charset = contents.charset or leaf.charset
+        if leaf.disposition != "attachment" and not leaf.name:
+            body = contents.html if leaf.content_type == "text/html" else contents.plain
+            body.append(decode_bytes(leaf.data, leaf.charset))
             return []
     origin = "forward" if frame.forwarded else "part"
-    if content_type in _TNEF or name.lower() == "winmail.dat":
-        _read_winmail(Piece(name, content_type, data, origin), contents)
-    else:
-        inline = frame.related and content_type.startswith("image/") and disposition != "attachment"
-        _keep(Piece(name, content_type, data, "inline" if inline else origin), contents)
+    piece = Piece(leaf.name, leaf.content_type, leaf.data, origin)
+    if leaf.content_type in _TNEF or leaf.name.lower() == "winmail.dat":
+        _read_winmail(piece, contents)
+        return []
+    if leaf.content_type in _ENCRYPTED:
+        contents.problem("邮件内容经过加密（S/MIME），无法读取")
+    if frame.related and leaf.content_type.startswith("image/") and leaf.disposition != "attachment":
+        piece = Piece(leaf.name, leaf.content_type, leaf.data, "inline")  # a logo or picture in the HTML
+    _keep(piece, contents)
     return []
 
 
@@ -164,7 +187,7 @@ def _read_winmail(piece: Piece, contents: Contents) -> None:
 def _keep(piece: Piece, contents: Contents) -> None:
     if contents.attachment_bytes + len(piece.data) > MAX_ATTACHMENT_BYTES:
         limit = MAX_ATTACHMENT_BYTES // (1024 * 1024)
-        label = piece.name or piece.content_type
+        label = safe_name(piece.name) or piece.content_type
         contents.problem(f"附件「{label}」未读取：邮件附件总大小超过 {limit} MB")
         return
     contents.attachment_bytes += len(piece.data)
