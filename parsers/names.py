@@ -47,7 +47,11 @@ def safe_name(name: str) -> str:
     characters removed; '' when nothing is left."""
     name = clean_line(name)
     name = re.split(r"[\\/]", name)[-1]
-    name = _UNSAFE.sub("_", _DOTS.sub(".", name)).strip(" .")
+    name = _UNSAFE.sub("_", _DOTS.sub(".", name)).rstrip(" .")
+    if name.startswith("."):  # ".docx" is an extension without a name: let the caller make one up
+        name = name.lstrip(". ")
+        name = name if "." in name else ""
+    name = name.strip()
     if len(name) > _MAX_LENGTH:
         _stem, dot, extension = name.rpartition(".")
         extension = extension if dot and len(extension) <= 10 else ""
