@@ -3,12 +3,16 @@ in the ways mail gets broken (cut short, bytes flipped, MIME tokens dropped in a
 
 from __future__ import annotations
 
+import contextlib
+import email
+import email.policy
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers.message import Mail, parse_message
+from parsers.winmail import UnreadableWinmail, unpack_winmail
 
 GOLDEN = Path(__file__).parent / "fixtures" / "mail"
 EML = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "eml"
@@ -44,6 +48,8 @@ TOKENS = [
     b'From: <@>, "\\\r\n',
 ]
 KINDS = {"submission", "auto_reply", "bounce", "own"}
+_OUTLOOK = email.message_from_bytes((GOLDEN / "outlook-winmail-dat.eml").read_bytes(), policy=email.policy.compat32)
+WINMAIL = next(p.get_payload(decode=True) for p in _OUTLOOK.walk() if p.get_content_type() == "application/ms-tnef")
 
 mutation = st.tuples(
     st.sampled_from(["flip", "cut", "insert", "delete", "repeat"]),
@@ -94,3 +100,20 @@ def test_mutated_mails(seed: bytes, changes: list[tuple[str, float, int, bytes]]
 @given(st.lists(st.sampled_from([*TOKENS, b"a", b" ", b":", b"=", b"@", b"<", b">"]), max_size=60))
 def test_token_soup(tokens: list[bytes]) -> None:
     _check(parse_message(b"".join(tokens)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(mutation, min_size=1, max_size=6))
+def test_mutated_winmail(changes: list[tuple[str, float, int, bytes]]) -> None:
+    try:
+        winmail = unpack_winmail(_mutate(WINMAIL, changes))
+    except UnreadableWinmail:
+        return
+    assert all(isinstance(name, str) and isinstance(data, bytes) for name, data in winmail.files)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_winmail(tail: bytes) -> None:
+    with contextlib.suppress(UnreadableWinmail):  # the one exception it may raise
+        unpack_winmail(b"\x78\x9f\x3e\x22" + tail)
