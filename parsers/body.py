@@ -11,6 +11,7 @@ from lxml import etree
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\")]}>"
 _BLOCKS = ("br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote")
+_HIDDEN = frozenset({"script", "style", "head"})
 _BLANK_LINES = re.compile(r"\n[ \t\u3000\xa0]*(?:\n[ \t\u3000\xa0]*)+")
 
 
@@ -25,11 +26,25 @@ def html_text(html: str) -> tuple[str, list[str]]:
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):  # empty, or nothing but markup
         return "", []
     hrefs = [str(link.get("href")) for link in document.iter("a") if link.get("href")]
-    etree.strip_elements(document, "script", "style", "head", with_tail=False)
-    for block in document.iter(*_BLOCKS):
-        block.tail = "\n" + (block.tail or "")
-    text = "".join(t for t in document.itertext() if isinstance(t, str)).replace("\xa0", " ")
+    text = "".join(_visible_text(document)).replace("\xa0", " ")
     return _BLANK_LINES.sub("\n\n", text).strip(), hrefs
+
+
+def _visible_text(document: etree._Element) -> list[str]:
+    # Read, never written back: lxml refuses to set text holding control characters it parsed.
+    pieces: list[str] = []
+    hidden = 0
+    for event, element in etree.iterwalk(document, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            hidden += tag in _HIDDEN
+            pieces.append("\n" if tag in _BLOCKS else "")
+            pieces.append(element.text or "" if not hidden else "")
+        else:
+            hidden -= tag in _HIDDEN
+            pieces.append("\n" if tag in _BLOCKS and tag != "br" else "")
+            pieces.append(element.tail or "" if not hidden else "")
+    return pieces
 
 
 def find_links(texts: list[str]) -> tuple[str, ...]:

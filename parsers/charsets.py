@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 # Mailers label GBK text "gb2312" (names such as 喆, 堃, 玥, 昇 are outside GB2312), and Big5
 # text carries Hong Kong and Microsoft extensions: decode each label as its widest superset.
@@ -18,6 +19,7 @@ _SUPERSETS = {
     "shift_jis": "cp932",
     "ascii": "utf-8",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Labels Python does not know that name GB text.
 _ALIASES = {
     "x-gbk": "gbk",
@@ -73,7 +75,7 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
         text = _strict(data, candidate)
         if text is not None:
             return text
-    return data.decode(codec or "utf-8", "replace")
+    return _SURROGATE.sub("\ufffd", data.decode(codec or "utf-8", "replace"))
 
 
 def decode_raw_header(data: bytes, hint: str | None = None) -> str:
@@ -102,6 +104,8 @@ def _strict(data: bytes, codec: str | None) -> str | None:
     if codec is None:
         return None
     try:
-        return data.decode(codec)
+        text = data.decode(codec)
     except (UnicodeError, LookupError, ValueError, TypeError):
         return None
+    # UTF-7 and the escape codecs can yield lone surrogates, which no database or file will store.
+    return None if _SURROGATE.search(text) else text

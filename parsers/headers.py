@@ -127,7 +127,7 @@ def split_params(raw: str) -> tuple[str, dict[str, str]]:
     """A structured header (Content-Type, Content-Disposition) as its lower-cased value and its
     parameters, each decoded: RFC 2231 (with continuations), encoded words, or raw 8-bit bytes."""
     pieces = _split_semicolons(raw)
-    value = pieces[0].strip().lower()
+    value = clean_line(decode_raw_text(pieces[0])).lower()
     pairs = [("", "")]
     for piece in pieces[1:]:
         name, equals, param = piece.partition("=")
@@ -192,10 +192,11 @@ def parse_addresses(raw: str, hint: str | None = None) -> list[tuple[str, str]]:
 
 def parse_msg_ids(raw: str) -> tuple[str, ...]:
     """Message-IDs in angle brackets; a bare token when a mailer left the brackets off."""
-    ids = _MSG_ID.findall(raw)
+    text = clean_line(decode_raw_text(raw))
+    ids = _MSG_ID.findall(text)
     if ids:
         return tuple(dict.fromkeys(ids))
-    bare = clean_line(decode_raw_text(raw)).split()
+    bare = text.split()
     return tuple(dict.fromkeys(bare[:1]))
 
 

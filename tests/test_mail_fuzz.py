@@ -78,6 +78,11 @@ def _mutate(data: bytes, changes: list[tuple[str, float, int, bytes]]) -> bytes:
 def _check(mail: Mail) -> None:
     assert isinstance(mail, Mail)
     assert mail.kind in KINDS
+    texts = [mail.subject, mail.body_text, mail.sender.name, mail.sender.address, *mail.problems, *mail.links]
+    texts += [mail.message_id, mail.in_reply_to, *mail.references, *(a.address for a in mail.to)]
+    texts += [text for a in mail.attachments for text in (a.name, a.content_type, a.origin)]
+    for text in texts:
+        text.encode("utf-8")  # raises on a lone surrogate, which no database or file can store
     assert "\n" not in mail.subject and "\r" not in mail.subject
     for attachment in mail.attachments:
         assert attachment.name

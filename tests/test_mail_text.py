@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from parsers.body import find_links, html_text
 from parsers.charsets import decode_bytes
 from parsers.headers import decode_value, split_params
 from parsers.names import fallback_name, safe_name, unique_name
@@ -49,6 +50,7 @@ def test_split_params_keeps_quoted_semicolons() -> None:
         ("大補".encode("big5"), "big5", "大補"),
         (b"\x1b$B%F%9%H\x1b(B", "iso-2022-jp", "テスト"),
         (b"abc", "rot13", "abc"),  # not a text encoding: ignored
+        (b"+2D0-", "utf-7", "+2D0-"),  # would be a lone surrogate, which nothing can store
         (b"\xff\xfe\xfd", None, "\ufffd\ufffd\ufffd"),
     ],
 )
@@ -79,3 +81,14 @@ def test_fallback_and_unique_names() -> None:
     assert fallback_name(2, "image", "image/png") == "附件2.png"
     assert fallback_name(3, "unknown", "application/x-foo") == "附件3"
     assert unique_name("方案.docx", {"方案.docx", "方案 (2).docx"}) == "方案 (3).docx"
+
+
+def test_html_text_skips_hidden_parts_and_keeps_links() -> None:
+    html = '<html><head><style>p{}</style></head><body><p>方案\x01见<a href="https://pan.baidu.com/s/1a">网盘</a></p>'
+    html += "<script>var x = 1;</script><div>第二行</div></body></html>"
+    assert html_text(html) == ("方案\x01见网盘\n\n第二行", ["https://pan.baidu.com/s/1a"])
+
+
+def test_links_stop_at_chinese_text_and_punctuation() -> None:
+    text = "链接：https://pan.baidu.com/s/1AbC-x，提取码：8k2q（见https://example.org/a_(b)）。"
+    assert find_links([text]) == ("https://pan.baidu.com/s/1AbC-x", "https://example.org/a_(b)")
