@@ -1,0 +1,76 @@
+"""What the bot needs from a mailbox, whatever serves it: list, fetch untouched, mark, keep a sent copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a message sits: (mailbox, uidvalidity, uid) names it once, ever. Maildir keys fit in `uid`."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: str
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A message's exact bytes and when the server received it (IMAP INTERNALDATE, Maildir mtime), aware."""
+
+    ref: MessageRef
+    raw: bytes
+    arrived: dt.datetime
+
+
+class MailboxError(Exception):
+    """Something went wrong with `mailbox`; `reason` says what, in words fit for a log."""
+
+    def __init__(self, mailbox: str, reason: str) -> None:
+        super().__init__(mailbox, reason)
+        self.mailbox = mailbox
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.mailbox}: {self.reason}"
+
+
+class MailboxUnavailable(MailboxError):
+    """Refused, dropped, timed out or login failed: worth trying again later."""
+
+
+class MailboxConfigError(MailboxError):
+    """The settings cannot work (no such folder, certificate not trusted, not a Maildir): a person must act."""
+
+
+class Mailbox(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def list_refs(self) -> list[MessageRef]:
+        """Every message now in the folder, oldest first."""
+        ...
+
+    def fetch(self, refs: Sequence[MessageRef]) -> Iterator[Fetched]:
+        """The messages still there, in the order asked, never marking them read."""
+        ...
+
+    def mark_processed(self, ref: MessageRef) -> None:
+        """Keyword, flag or move as configured; nothing when nothing is configured."""
+        ...
+
+    def append_sent(self, raw: bytes) -> None:
+        """Keep a copy of a reply where staff look for sent mail."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...

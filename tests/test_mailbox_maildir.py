@@ -1,0 +1,140 @@
+"""The Maildir adapter: reads leave every file where staff's client expects it; marking and sent copies
+follow the Maildir and Maildir++ layouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.mailbox.maildir import UIDVALIDITY, MaildirMailbox
+from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable, MessageRef
+
+NEW_KEY = "1622511000.M1P100.mail"
+CUR_KEY = "1622400000.M2P200.mail"
+NEW_RAW = "Subject: 筹备方案\n\n附件是筹备方案。\n".encode()
+CUR_RAW = b"Subject: old\n\nread by staff\n"
+NEW_TIME = dt.datetime(2021, 6, 1, 1, 30, tzinfo=dt.UTC)
+CUR_TIME = dt.datetime(2021, 5, 30, 18, 40, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def maildir(tmp_path: Path) -> Path:
+    root = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (root / sub).mkdir(parents=True)
+    put(root / "new" / NEW_KEY, NEW_RAW, NEW_TIME)
+    put(root / "cur" / f"{CUR_KEY}:2,S", CUR_RAW, CUR_TIME)
+    return root
+
+
+def put(path: Path, raw: bytes, when: dt.datetime) -> None:
+    path.write_bytes(raw)
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+def files(root: Path) -> set[str]:
+    return {f"{path.parent.name}/{path.name}" for path in root.glob("*/*")}
+
+
+def test_lists_new_and_cur_oldest_first_with_the_stdlib_keys(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    refs = box.list_refs()
+    assert refs == [MessageRef(box.name, UIDVALIDITY, CUR_KEY), MessageRef(box.name, UIDVALIDITY, NEW_KEY)]
+    assert {ref.uid for ref in refs} == set(mailbox.Maildir(maildir, create=False).keys())
+
+
+def test_fetches_exact_bytes_and_delivery_time_and_moves_nothing(maildir: Path) -> None:
+    before = files(maildir)
+    with MaildirMailbox(maildir) as box:
+        fetched = list(box.fetch(box.list_refs()))
+    assert [(f.raw, f.arrived) for f in fetched] == [(CUR_RAW, CUR_TIME), (NEW_RAW, NEW_TIME)]
+    assert all(f.arrived.tzinfo is dt.UTC for f in fetched)
+    assert files(maildir) == before  # new/ stays new: staff still see it as new
+
+
+def test_follows_a_message_staff_read_meanwhile_and_skips_one_deleted(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    refs = box.list_refs()
+    os.rename(maildir / "new" / NEW_KEY, maildir / "cur" / f"{NEW_KEY}:2,S")
+    (maildir / "cur" / f"{CUR_KEY}:2,S").unlink()
+    assert [f.raw for f in box.fetch(refs)] == [NEW_RAW]
+
+
+def test_nothing_configured_marks_nothing(maildir: Path) -> None:
+    before = files(maildir)
+    box = MaildirMailbox(maildir)
+    for ref in box.list_refs():
+        box.mark_processed(ref)
+    assert files(maildir) == before
+
+
+def test_marks_with_a_flag_letter_keeping_keys_and_other_flags(maildir: Path) -> None:
+    box = MaildirMailbox(maildir, processed_flag="a")
+    refs = box.list_refs()
+    for ref in refs:
+        box.mark_processed(ref)
+    assert files(maildir) == {f"cur/{CUR_KEY}:2,Sa", f"cur/{NEW_KEY}:2,a"}
+    assert box.list_refs() == refs
+    assert [f.raw for f in box.fetch(refs)] == [CUR_RAW, NEW_RAW]
+    assert "S" not in mailbox.Maildir(maildir, create=False).get_message(NEW_KEY).get_flags()
+
+
+@pytest.mark.parametrize("flag", ["S", "T", "ab", "1", ""])
+def test_a_flag_that_would_say_read_or_trashed_is_refused(maildir: Path, flag: str) -> None:
+    with pytest.raises(MailboxConfigError, match="processed_flag"):
+        MaildirMailbox(maildir, processed_flag=flag)
+
+
+def test_not_a_maildir_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "new").mkdir()
+    with pytest.raises(MailboxConfigError, match="cur/, tmp/"):
+        MaildirMailbox(tmp_path)
+
+
+def test_a_maildir_that_vanished_is_unavailable(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    os.rename(maildir, maildir.with_name("gone"))
+    with pytest.raises(MailboxUnavailable):
+        box.list_refs()
+
+
+def test_keeps_sent_copies_read_in_a_maildir_plus_plus_folder(maildir: Path) -> None:
+    reply = "Subject: 回执\n\n已收到。\n".encode()
+    box = MaildirMailbox(maildir)
+    box.append_sent(reply)
+    box.append_sent(reply)
+
+    sent = maildir / ".Sent"
+    assert box.sent_path == sent
+    assert (sent / "maildirfolder").exists()
+    copies = mailbox.Maildir(sent, create=False)
+    assert [copies.get_bytes(key) for key in copies.iterkeys()] == [reply, reply]
+    assert [copies.get_message(key).get_flags() for key in copies.iterkeys()] == ["S", "S"]
+    assert [ref.uid for ref in box.list_refs()] == [CUR_KEY, NEW_KEY]  # the inbox did not change
+
+
+def test_a_folder_keeps_its_sent_copies_in_its_sibling(maildir: Path) -> None:
+    folder = maildir / ".Forms"
+    for sub in ("new", "cur", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    box = MaildirMailbox(folder)
+    box.append_sent(b"Subject: x\n\nx\n")
+    assert box.sent_path == maildir / ".Sent"
+    assert len(mailbox.Maildir(maildir / ".Sent", create=False)) == 1
+
+
+def test_a_configured_sent_path_is_used(maildir: Path, tmp_path: Path) -> None:
+    box = MaildirMailbox(maildir, sent_path=tmp_path / "sent")
+    box.append_sent(b"Subject: x\n\nx\n")
+    assert len(mailbox.Maildir(tmp_path / "sent", create=False)) == 1
+    assert not (tmp_path / "sent" / "maildirfolder").exists()
+
+
+def test_refs_of_another_mailbox_are_refused(maildir: Path, tmp_path: Path) -> None:
+    box: Mailbox = MaildirMailbox(maildir)
+    with pytest.raises(ValueError, match="not a message"):
+        list(box.fetch([MessageRef("imap://elsewhere/INBOX", 7, NEW_KEY)]))
