@@ -1,0 +1,274 @@
+"""The Mailbox port over IMAP (imapclient): reads with BODY.PEEK[] so staff's \\Seen is never touched,
+and changes the mailbox only when a keyword or a folder for processed mail is configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from imapclient import IMAPClient  # type: ignore[import-untyped]
+from imapclient.exceptions import (  # type: ignore[import-untyped]
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+)
+
+from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
+
+log = logging.getLogger(__name__)
+
+# Messages per UID FETCH: few round trips, yet a dropped connection loses little.
+CHUNK = 50
+BODY = b"BODY[]"
+INTERNALDATE = b"INTERNALDATE"
+DEFAULT_SENT = "Sent"
+SENT = rb"\Sent"  # the SPECIAL-USE attribute (RFC 6154)
+ATOM_SPECIALS = frozenset('(){ %*"\\]')
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    folder: str = "INBOX"
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    ca_file: str | None = None
+    timeout: float = 30.0
+    processed_keyword: str | None = None
+    processed_folder: str | None = None
+    sent_folder: str | None = None
+
+    @property
+    def marks(self) -> bool:
+        return bool(self.processed_keyword or self.processed_folder)
+
+    @property
+    def name(self) -> str:
+        return f"imap://{self.username}@{self.host}/{self.folder}"
+
+
+class ImapMailbox:
+    """One logged-in session with the folder selected; read-only unless marking is configured."""
+
+    def __init__(self, settings: ImapSettings) -> None:
+        self._settings = settings
+        self._ensured: set[str] = set()
+        self._sent: str | None = None
+        _check_keyword_name(settings)
+        context = _tls_context(settings)
+        with _translated(settings.name, "connect"):
+            self._client: Any = IMAPClient(
+                settings.host,
+                settings.port,
+                ssl=settings.security == "ssl",
+                ssl_context=context,
+                timeout=settings.timeout,
+            )
+        try:
+            self._uidvalidity = self._start(context)
+        except BaseException:
+            self._drop()
+            raise
+        log.info("IMAP %s open, UIDVALIDITY %d", self.name, self._uidvalidity)
+
+    @property
+    def name(self) -> str:
+        return self._settings.name
+
+    @property
+    def uidvalidity(self) -> int:
+        return self._uidvalidity
+
+    def list_refs(self) -> list[MessageRef]:
+        with self._translated("UID SEARCH"):
+            uids = self._client.search("ALL")
+        return [MessageRef(self.name, self._uidvalidity, str(uid)) for uid in sorted(uids)]
+
+    def fetch(self, refs: Sequence[MessageRef]) -> Iterator[Fetched]:
+        uids = [self._uid(ref) for ref in refs]
+        for start in range(0, len(uids), CHUNK):
+            chunk = uids[start : start + CHUNK]
+            with self._translated("UID FETCH"):
+                response = self._client.fetch(chunk, [b"BODY.PEEK[]", INTERNALDATE])
+            for uid in chunk:
+                data = response.get(uid, {})
+                if data.get(BODY) is None:
+                    # Expunged since it was listed: absent, or NIL when another session expunged it.
+                    continue
+                ref = MessageRef(self.name, self._uidvalidity, str(uid))
+                yield Fetched(ref, bytes(data[BODY]), _aware(data[INTERNALDATE]))
+
+    def mark_processed(self, ref: MessageRef) -> None:
+        uid = self._uid(ref)
+        keyword, folder = self._settings.processed_keyword, self._settings.processed_folder
+        with self._translated("mark processed"):
+            if keyword:
+                self._client.add_flags([uid], [keyword.encode("ascii")], silent=True)
+            if folder:
+                self._move(uid, folder)
+
+    def append_sent(self, raw: bytes) -> None:
+        with self._translated("APPEND to Sent"):
+            if self._sent is None:
+                self._sent = self._find_sent()
+            self._client.append(self._sent, raw, flags=[b"\\Seen"])
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        try:
+            self._client.logout()
+        except (IMAPClientError, OSError) as exc:
+            log.debug("IMAP %s: logout failed (%s), connection dropped", self.name, exc)
+            self._drop()
+        self._client = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _start(self, context: ssl.SSLContext | None) -> int:
+        settings, client = self._settings, self._client
+        with self._translated("log in"):
+            if settings.security == "starttls":
+                client.starttls(context)
+            client.login(settings.username, settings.password)
+            client.normalise_times = False  # keep INTERNALDATE aware, as the server sent it
+            if client.has_capability("ID"):
+                # NetEase and other Coremail servers refuse SELECT ("Unsafe Login") until the client names itself.
+                client.id_({"name": "subbot", "version": _version()})
+        try:
+            selected = client.select_folder(settings.folder, readonly=not settings.marks)
+        except IMAPClientAbortError as exc:
+            raise MailboxUnavailable(self.name, f"SELECT: {exc}") from exc
+        except IMAPClientError as exc:
+            raise MailboxConfigError(self.name, f"cannot select folder {settings.folder!r}: {exc}") from exc
+        except OSError as exc:
+            raise MailboxUnavailable(self.name, f"SELECT: {exc}") from exc
+        self._check_keyword(selected.get(b"PERMANENTFLAGS", ()))
+        return int(selected[b"UIDVALIDITY"])
+
+    def _check_keyword(self, permanent: Sequence[bytes]) -> None:
+        keyword = self._settings.processed_keyword
+        if keyword and b"\\*" not in permanent and keyword.encode("ascii") not in permanent:
+            raise MailboxConfigError(self.name, f"the server does not keep the keyword {keyword!r} on messages")
+
+    def _uid(self, ref: MessageRef) -> int:
+        if ref.mailbox != self.name or ref.uidvalidity != self._uidvalidity:
+            raise ValueError(f"{ref} is not a message of {self.name} at UIDVALIDITY {self._uidvalidity}")
+        return int(ref.uid)
+
+    def _move(self, uid: int, folder: str) -> None:
+        self._ensure(folder)
+        if self._client.has_capability("MOVE"):
+            self._client.move([uid], folder)
+        elif self._client.has_capability("UIDPLUS"):
+            self._client.copy([uid], folder)
+            self._client.add_flags([uid], [b"\\Deleted"], silent=True)
+            self._client.uid_expunge([uid])  # this message only: never what staff marked \Deleted
+        else:
+            raise MailboxConfigError(self.name, "the server has neither MOVE nor UIDPLUS: use processed_keyword")
+
+    def _find_sent(self) -> str:
+        # A configured name wins; then the server's \Sent (SPECIAL-USE, else imapclient's common names).
+        name = self._settings.sent_folder or self._client.find_special_folder(SENT) or DEFAULT_SENT
+        self._ensure(str(name))
+        return str(name)
+
+    def _ensure(self, folder: str) -> None:
+        if folder in self._ensured:
+            return
+        if not self._client.folder_exists(folder):
+            self._client.create_folder(folder)
+            with suppress(IMAPClientError):  # a folder nobody subscribes to is still usable
+                self._client.subscribe_folder(folder)
+            log.info("IMAP %s: created folder %r", self.name, folder)
+        self._ensured.add(folder)
+
+    def _translated(self, doing: str) -> AbstractContextManager[None]:
+        return _translated(self.name, doing)
+
+    def _drop(self) -> None:
+        with suppress(IMAPClientError, OSError):
+            self._client.shutdown()
+
+
+def connect_with_retry(
+    settings: ImapSettings,
+    attempts: int,
+    sleep: Callable[[float], None] = time.sleep,
+    first_wait: float = 2.0,
+    longest_wait: float = 60.0,
+) -> ImapMailbox:
+    """Open the mailbox, waiting 2, 4, 8... seconds between attempts while it is unavailable.
+
+    A loop of a few lines rather than a retry library: one place uses it and the tests inject `sleep`."""
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    for attempt in range(1, attempts + 1):
+        try:
+            return ImapMailbox(settings)
+        except MailboxUnavailable as exc:
+            if attempt == attempts:
+                raise
+            wait = min(first_wait * 2 ** (attempt - 1), longest_wait)
+            log.warning("IMAP attempt %d of %d failed (%s); next in %g s", attempt, attempts, exc.reason, wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _check_keyword_name(settings: ImapSettings) -> None:
+    keyword = settings.processed_keyword
+    # An IMAP keyword is an atom (RFC 3501 9): printable ASCII without ( ) { space % * " \ ] (so no \Seen)
+    if keyword is not None and (not keyword or any(c in ATOM_SPECIALS or not " " < c < "\x7f" for c in keyword)):
+        raise MailboxConfigError(settings.name, f"processed_keyword {keyword!r} is not an IMAP keyword")
+
+
+def _tls_context(settings: ImapSettings) -> ssl.SSLContext | None:
+    if settings.security == "plain":
+        return None
+    try:
+        return ssl.create_default_context(cafile=settings.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailboxConfigError(settings.name, f"cannot read ca_file {settings.ca_file!r}: {exc}") from exc
+
+
+@contextmanager
+def _translated(mailbox: str, doing: str) -> Iterator[None]:
+    """Library and socket errors in, the port's exceptions out."""
+    try:
+        yield
+    except ssl.SSLCertVerificationError as exc:
+        raise MailboxConfigError(mailbox, f"{doing}: server certificate not trusted ({exc.verify_message})") from exc
+    except CapabilityError as exc:
+        raise MailboxConfigError(mailbox, f"{doing}: {exc}") from exc
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxUnavailable(mailbox, f"{doing}: {str(exc) or type(exc).__name__}") from exc
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    offset = value.utcoffset()
+    if offset is None:  # normalise_times is off, so only a broken server sends a date with no zone
+        return value.replace(tzinfo=dt.UTC)
+    return value.replace(tzinfo=dt.timezone(offset))
+
+
+def _version() -> str:
+    try:
+        return version("subbot")
+    except PackageNotFoundError:
+        return "dev"
