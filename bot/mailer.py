@@ -1,0 +1,146 @@
+"""Sending replies: over SMTP with verified TLS, or into a folder of .eml files for the demo.
+
+A refusal of this message (5xx to MAIL, RCPT or DATA) is permanent; everything else (4xx, the server
+down or slow, a failed login or an untrusted certificate) is temporary, so no reply is given up on
+because of something a person can fix on the server side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+log = logging.getLogger(__name__)
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+class SendError(Exception):
+    """`code` is the SMTP reply code when the server gave one; `reason` says what happened."""
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason, code)
+        self.reason = reason
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.reason}" if self.code is not None else self.reason
+
+
+class SendTemporary(SendError):
+    """Try again later."""
+
+
+class SendPermanent(SendError):
+    """The server refused this message (5xx): sending it again will not help."""
+
+
+class Mailer(Protocol):
+    def send(self, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    ca_file: str | None = None
+    timeout: float = 60.0
+    from_address: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    settings: SmtpSettings
+
+    def send(self, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
+        send(self.settings, raw, from_addr, to_addrs)
+
+
+def send(settings: SmtpSettings, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
+    """Hand `raw` to the SMTP server for `to_addrs`; the envelope sender is `from_addr` or the settings'."""
+    sender = from_addr or settings.from_address
+    context = _tls_context(settings)
+    try:
+        with _connect(settings, context) as smtp:
+            if settings.username:
+                smtp.login(settings.username, settings.password)
+            refused = smtp.sendmail(sender, list(to_addrs), crlf(raw))
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = {code for code, _ in exc.recipients.values()}
+        detail = "; ".join(f"{rcpt}: {code} {_text(message)}" for rcpt, (code, message) in exc.recipients.items())
+        error = SendPermanent if all(code >= 500 for code in codes) else SendTemporary
+        raise error(f"recipients refused: {detail}", max(codes)) from exc
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        error = SendPermanent if exc.smtp_code >= 500 else SendTemporary
+        raise error(_text(exc.smtp_error), exc.smtp_code) from exc
+    except smtplib.SMTPResponseException as exc:  # greeting, EHLO, STARTTLS or AUTH answered with an error
+        raise SendTemporary(_text(exc.smtp_error), exc.smtp_code) from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise SendTemporary(f"server certificate not trusted ({exc.verify_message})") from exc
+    except (smtplib.SMTPException, OSError) as exc:  # refused, dropped, timed out, no STARTTLS or AUTH
+        raise SendTemporary(f"{type(exc).__name__}: {exc}") from exc
+    if refused:
+        # Delivered to the others; the bot writes to one address, so this is only logged.
+        log.warning("SMTP %s: some recipients refused: %s", settings.host, refused)
+
+
+@dataclass(frozen=True)
+class OutboxDir:
+    """Writes each message as a .eml file into `folder` instead of sending it: the demo's mailer."""
+
+    folder: Path
+
+    def send(self, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        name = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:12]}.eml"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # Written aside, then renamed: a reader of the folder never sees half a message.
+            partial = self.folder / f".{name}.part"
+            partial.write_bytes(raw)
+            os.replace(partial, self.folder / name)
+        except OSError as exc:
+            raise SendTemporary(f"cannot write to {self.folder}: {exc}") from exc
+        log.info("outbox: %s for %s from %s", name, ", ".join(to_addrs), from_addr)
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
+    if settings.security == "plain":
+        return None
+    try:
+        return ssl.create_default_context(cafile=settings.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise SendTemporary(f"cannot read ca_file {settings.ca_file!r}: {exc}") from exc
+
+
+def _connect(settings: SmtpSettings, context: ssl.SSLContext | None) -> smtplib.SMTP:
+    if settings.security == "ssl":
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+    smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    if settings.security == "starttls":
+        try:
+            smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+    return smtp
+
+
+def crlf(raw: bytes) -> bytes:
+    """Every line ended by CRLF. smtplib sends bytes as they are, and servers refuse bare LF (RFC 5321
+    2.3.8, and since "SMTP smuggling" many do); a lone dot after a bare LF would also escape dot-stuffing."""
+    return _LINE_END.sub(b"\r\n", raw)
+
+
+def _text(message: bytes | str) -> str:
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else message
