@@ -3,80 +3,92 @@
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as dt
+import logging
 import sys
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.check import CheckResult, check_document, result_json
-from bot.convert import convert_to_docx, soffice_path
-from bot.layout import form_layout
-from bot.report import describe_result
+from bot.commands import forms
 from bot.rules import Context
 from config import ConfigError, load_campaign, load_roster
-from parsers.form_writer import write_form
-
-EXIT_CODES = {"accepted": 0, "needs_correction": 1, "unreadable": 2}
+from config.settings import load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
-        campaign = load_campaign(args.campaign)
-        roster = load_roster(args.roster)
+        settings = load_settings(args.settings)
+        ctx = Context(
+            load_campaign(args.campaign or settings.bot.campaign), load_roster(args.roster or settings.bot.roster)
+        )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 3
-    ctx = Context(campaign, roster)
     if args.command == "form":
-        return _form(ctx, args.out)
-    return _check(ctx, args.files, args.json)
+        return forms.write_blank_form(ctx, args.out)
+    if args.command == "check":
+        return forms.check_files(ctx, args.files, args.json)
+    # The mailbox side loads the database and mail libraries: only for the commands that need them.
+    from bot.app import build_app, utc_now
+    from bot.commands import ledger, mail
+
+    try:
+        now = _clock(args.now, ctx.campaign.zone, utc_now)
+    except ValueError:
+        print(f"--now 的时间格式应为 2021-05-05T09:00，而不是 {args.now}", file=sys.stderr)
+        return 3
+    app = build_app(settings, ctx)
+    if args.command == "inspect":
+        return mail.inspect(ctx, app.services, args.files, args.json, now())
+    if args.command == "poll":
+        return mail.poll(app, now, args.dry_run, args.reply_backlog)
+    if args.command == "run":
+        return mail.run(app, now, args.reply_backlog)
+    if args.command == "retry":
+        return mail.retry(app, args.message, now)
+    return ledger.show_ledger(app, args.json)
+
+
+def _clock(text: str | None, zone: dt.tzinfo, real: Callable[[], dt.datetime]) -> Callable[[], dt.datetime]:
+    """The real clock, or a fixed instant from --now (read in the campaign's timezone) for rehearsals."""
+    if not text:
+        return real
+    moment = dt.datetime.fromisoformat(text)
+    fixed = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return lambda: fixed
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="subbot", description="活动计划与总结的邮件收取、检查与回复机器人")
+    parser.add_argument("--settings", type=Path, help="设置文件（见 config/bot.example.toml；默认使用内置设置）")
     parser.add_argument("--campaign", type=Path, help="活动配置文件（默认使用内置的 config/campaign.toml）")
     parser.add_argument("--roster", type=Path, help="单位名单 CSV（默认使用内置的 config/roster.csv）")
+    parser.add_argument("--now", help="按指定时间运行（演练用），如 2021-05-05T09:00")
+    parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="检查筹备方案文件（.docx/.pdf/.doc/.wps/.odt）")
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
     form = commands.add_parser("form", help="生成空白的筹备方案表（.docx）")
     form.add_argument("--out", type=Path, required=True, metavar="FILE.docx")
+    poll = commands.add_parser("poll", help="检查一次邮箱：登记、检查、回复")
+    poll.add_argument("--once", action="store_true", help="只检查一次（默认即如此）")
+    poll.add_argument("--dry-run", action="store_true", help="只读取和判断，不登记、不发送")
+    poll.add_argument("--reply-backlog", action="store_true", help="首次运行时也回复邮箱中已有的邮件")
+    run = commands.add_parser("run", help="持续运行，定时检查邮箱，直到收到停止信号")
+    run.add_argument("--reply-backlog", action="store_true", help="首次运行时也回复邮箱中已有的邮件")
+    ledger_cmd = commands.add_parser("ledger", help="各单位报送情况")
+    ledger_cmd.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
+    retry = commands.add_parser("retry", help="重新处理一封处理失败的邮件")
+    retry.add_argument("message", metavar="MSG", help="账本中的邮件编号、回执号或 SHA-256 前缀")
+    inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
+    inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")
+    inspect.add_argument("--json", action="store_true", help="每封邮件输出一行 JSON")
     return parser
-
-
-def _form(ctx: Context, out: Path) -> int:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(write_form(form_layout(ctx.campaign)))
-    print(f"已生成空白筹备方案表：{out}")
-    return 0
-
-
-def _check(ctx: Context, files: list[Path], as_json: bool) -> int:
-    soffice = soffice_path()
-    convert = partial(_convert, soffice=soffice) if soffice else None
-    worst = 0
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            print(f"{path}：无法打开（{exc.strerror}）", file=sys.stderr)
-            worst = max(worst, EXIT_CODES["unreadable"])
-            continue
-        result: CheckResult = check_document(data, path.name, ctx, convert)
-        result = CheckResult(str(path), result.read, result.findings)
-        if as_json:
-            print(json.dumps(result_json(result), ensure_ascii=False))
-        else:
-            print(describe_result(result))
-        worst = max(worst, EXIT_CODES[result.verdict])
-    return worst
-
-
-def _convert(data: bytes, kind: str, soffice: str) -> bytes:
-    return convert_to_docx(data, kind, soffice)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 # LibreOffice takes 2–5 s on a form; a file that takes longer than this is not a form.
@@ -20,6 +22,12 @@ class ConversionFailed(Exception):
 
 def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def converter() -> Callable[[bytes, str], bytes] | None:
+    """The converter to hand to the readers, or None where LibreOffice is not installed."""
+    soffice = soffice_path()
+    return partial(convert_to_docx, soffice=soffice) if soffice else None
 
 
 def convert_to_docx(data: bytes, kind: str, soffice: str) -> bytes:

@@ -11,6 +11,8 @@ from bot.rules import Context
 from config import Campaign, Roster, load_campaign, load_roster
 from parsers.records import FormLayout
 
+pytest_plugins = ["servers.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 

@@ -1,0 +1,180 @@
+"""`decide`: from a parsed mail and its checked documents to what the bot records and answers.
+Pure: the arrival time and the sender's reply count for the day are passed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from bot.check import CheckResult, check_document
+from bot.findings import Finding
+from bot.rules import Context
+from config import Branch
+from parsers.message import Attachment, Mail
+
+ReplyKind = Literal["ack", "correction", "none"]
+Deliverable = Literal["plan", "summary"]
+
+# Attachments read as forms; images are photos (of the activity, or, wrongly, of the form).
+FORM_KINDS = frozenset({"docx", "pdf", "doc", "wps", "odt", "rtf", "encrypted", "broken_zip", "empty"})
+# File-level findings that mean "this attachment is not the form": harmless beside one that is.
+NOT_THE_FORM = frozenset({"form_not_found", "scanned", "not_a_form"})
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    attachment: Attachment
+    result: CheckResult
+
+
+@dataclass(frozen=True)
+class MailFinding:
+    """A finding, with the attachment it is about ('' for the mail as a whole)."""
+
+    document: str
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str
+    reason: str
+    branch: Branch | None
+    matched_by: str  # address | name | organiser | ""
+    deliverable: Deliverable | None
+    late: bool
+    verdict: str | None  # accepted | needs_correction | unreadable | no_attachment
+    reply: ReplyKind
+    findings: tuple[MailFinding, ...]
+    documents: tuple[DocumentCheck, ...]
+
+    @property
+    def errors(self) -> tuple[MailFinding, ...]:
+        return tuple(f for f in self.findings if f.finding.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[MailFinding, ...]:
+        return tuple(f for f in self.findings if f.finding.severity == "warning")
+
+
+Converter = Callable[[bytes, str], bytes]
+
+
+def check_attachments(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
+    """Every attachment that may be a form, read and checked."""
+    return tuple(
+        DocumentCheck(a, check_document(a.data, a.name, ctx, convert))
+        for a in mail.attachments
+        if a.kind in FORM_KINDS and a.origin != "inline"
+    )
+
+
+def decide(
+    mail: Mail,
+    documents: tuple[DocumentCheck, ...],
+    ctx: Context,
+    arrived: dt.datetime,
+    replies_today: int,
+    reply_cap: int,
+) -> Decision:
+    branch, matched_by = identify(mail, documents, ctx)
+    if mail.kind != "submission":
+        return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), documents)
+    deliverable = which_deliverable(mail, documents, ctx)
+    late = arrived >= ctx.campaign.deadline(deliverable)
+    verdict, findings = judge(mail, documents, deliverable)
+    reply: ReplyKind = "ack" if verdict == "accepted" else "correction"
+    reason = f"verdict {verdict}"
+    if replies_today >= reply_cap:
+        reply, reason = "none", f"reply cap of {reply_cap} a day reached for this sender"
+    return Decision(mail.kind, reason, branch, matched_by, deliverable, late, verdict, reply, findings, documents)
+
+
+def identify(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> tuple[Branch | None, str]:
+    """The roster branch: by address (From, then Reply-To), by display name, then by the form's organiser."""
+    for address in (mail.sender, mail.reply_to):
+        if address and (branch := ctx.roster.find_by_address(address.address)):
+            return branch, "address"
+    if mail.sender.name and (branch := ctx.roster.find_by_name(mail.sender.name)):
+        return branch, "name"
+    for check in documents:
+        for activity in check.result.read.activities:
+            if branch := ctx.roster.find_by_name(activity.organiser):
+                return branch, "organiser"
+    return None, ""
+
+
+def which_deliverable(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> Deliverable:
+    if any(check.result.read.activities for check in documents):
+        return "plan"
+    words = ctx.campaign.deliverables.summary_words
+    names = [mail.subject, *(a.name for a in mail.attachments)]
+    if any(word in name for word in words for name in names):
+        return "summary"
+    return "plan"
+
+
+def judge(
+    mail: Mail, documents: tuple[DocumentCheck, ...], deliverable: Deliverable
+) -> tuple[str, tuple[MailFinding, ...]]:
+    if deliverable == "summary":
+        return _judge_summary(mail)
+    if not documents:
+        return _no_form(mail)
+    has_form = any(check.result.read.activities for check in documents)
+    findings: list[MailFinding] = []
+    verdicts: list[str] = []
+    for check in documents:
+        result = check.result
+        if has_form and not result.read.activities:
+            # A cover letter or a stamped scan beside the form: say so, do not ask for a correction.
+            message = f"附件「{check.attachment.name}」不是筹备方案表，未作检查"
+            findings.append(
+                MailFinding(check.attachment.name, Finding(None, "file", "warning", "ignored_attachment", message))
+            )
+            continue
+        verdicts.append(result.verdict)
+        findings.extend(MailFinding(check.attachment.name, f) for f in result.findings)
+    if all(v == "accepted" for v in verdicts):
+        verdict = "accepted"
+    elif all(v == "unreadable" for v in verdicts):
+        verdict = "unreadable"
+    else:
+        verdict = "needs_correction"
+    return verdict, tuple(findings)
+
+
+def _no_form(mail: Mail) -> tuple[str, tuple[MailFinding, ...]]:
+    photos = [a for a in mail.attachments if a.kind == "image" and a.origin != "inline"]
+    if photos:
+        message = "邮件附件是图片（照片或截图），无法读取表格内容；请发送填写好的 Word 文件（.docx），不要拍照或截图"
+        return "unreadable", (MailFinding(photos[0].name, Finding(None, "file", "error", "photo_of_form", message)),)
+    others = [a for a in mail.attachments if a.origin != "inline"]
+    if others:
+        names = "、".join(f"「{a.name}」" for a in others)
+        message = f"附件{names}不是 Word 或 PDF 文件；请发送填写好的筹备方案表（.docx）"
+        return "unreadable", (MailFinding(others[0].name, Finding(None, "file", "error", "not_a_document", message)),)
+    message = "邮件中没有找到附件；请将填写好的筹备方案表（Word 文件）作为附件发送"
+    return "no_attachment", (MailFinding("", Finding(None, "file", "error", "no_attachment", message)),)
+
+
+def _judge_summary(mail: Mail) -> tuple[str, tuple[MailFinding, ...]]:
+    # The summary's own checks (document, photos, dates) come with the summary round; for now it is
+    # enough that something was sent.
+    if any(a.origin != "inline" for a in mail.attachments) or mail.links:
+        return "accepted", ()
+    message = "邮件中没有找到活动总结、照片或报道链接；请将活动总结和影像资料作为附件发送"
+    return "no_attachment", (MailFinding("", Finding(None, "file", "error", "no_attachment", message)),)
+
+
+def with_document(findings: tuple[MailFinding, ...]) -> tuple[MailFinding, ...]:
+    """Findings whose message names the attachment, for mails that carried more than one."""
+    names = {f.document for f in findings if f.document}
+    if len(names) < 2:
+        return findings
+    return tuple(
+        replace(f, finding=replace(f.finding, message=f"附件「{f.document}」{f.finding.message}")) if f.document else f
+        for f in findings
+    )

@@ -1,0 +1,1 @@
+"""The ledger: every message, version, finding and reply, in one database."""

@@ -1,0 +1,164 @@
+"""Reads and writes of the ledger, each inside the caller's transaction (one Session per message)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.check import activity_json
+from bot.decide import Decision
+from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MessageRow, RefRow, ReplyRow
+from bot.mailbox.port import MessageRef
+from config.roster import name_key
+
+RECEIPT_LETTERS = {"plan": "P", "summary": "S", None: "M"}
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """Stored form of a time: naive UTC (SQLite keeps no zone)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def aware(stored: dt.datetime) -> dt.datetime:
+    return stored.replace(tzinfo=dt.UTC)
+
+
+def known_refs(session: Session, mailbox: str) -> set[tuple[int, str]]:
+    rows = session.execute(select(RefRow.uidvalidity, RefRow.uid).where(RefRow.mailbox == mailbox))
+    return {(validity, uid) for validity, uid in rows}
+
+
+def has_refs(session: Session, mailbox: str) -> bool:
+    return session.execute(select(RefRow.id).where(RefRow.mailbox == mailbox).limit(1)).first() is not None
+
+
+def find_by_sha(session: Session, sha256: str) -> MessageRow | None:
+    return session.execute(select(MessageRow).where(MessageRow.sha256 == sha256)).scalar_one_or_none()
+
+
+def find_same_message(session: Session, message_id: str, sender: str) -> MessageRow | None:
+    """A re-delivered copy: same Message-ID from the same sender, bytes differing only in transit headers."""
+    if not message_id:
+        return None
+    query = select(MessageRow).where(
+        MessageRow.message_id == message_id, MessageRow.sender == sender, MessageRow.status != "failed"
+    )
+    return session.execute(query.order_by(MessageRow.id).limit(1)).scalar_one_or_none()
+
+
+def add_ref(session: Session, ref: MessageRef, message: MessageRow, now: dt.datetime) -> None:
+    exists = session.execute(
+        select(RefRow.id).where(
+            RefRow.mailbox == ref.mailbox, RefRow.uidvalidity == ref.uidvalidity, RefRow.uid == ref.uid
+        )
+    ).first()
+    if not exists:
+        session.add(
+            RefRow(mailbox=ref.mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid, message=message, seen_at=utc(now))
+        )
+
+
+def replies_since(session: Session, address: str, since: dt.datetime) -> int:
+    query = select(func.count(ReplyRow.id)).where(
+        ReplyRow.to_address == address, ReplyRow.created_at >= utc(since), ReplyRow.status.in_(("pending", "sent"))
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def receipt_for(message: MessageRow, year: int) -> str:
+    return f"{RECEIPT_LETTERS.get(message.deliverable, 'M')}{year}-{message.id:04d}"
+
+
+def record_decision(session: Session, message: MessageRow, decision: Decision) -> None:
+    """Documents, activities (as new versions) and findings of a decided message."""
+    message.kind = decision.kind
+    message.branch = decision.branch.name if decision.branch else None
+    message.matched_by = decision.matched_by
+    message.deliverable = decision.deliverable
+    message.late = decision.late
+    message.verdict = decision.verdict
+    branch_key = message.branch or f"sender:{message.sender}"
+    documents: dict[str, DocumentRow] = {}
+    for position, check in enumerate(decision.documents):
+        attachment = check.attachment
+        row = DocumentRow(
+            message=message,
+            position=position,
+            name=attachment.name,
+            kind=attachment.kind,
+            sha256=_sha(attachment.data),
+            size=len(attachment.data),
+            verdict=check.result.verdict,
+        )
+        session.add(row)
+        documents[attachment.name] = row
+    session.flush()
+    for check in decision.documents:
+        document = documents[check.attachment.name]
+        for activity in check.result.read.activities:
+            _add_version(session, message, document, branch_key, activity_json(activity), check.result.verdict)
+    for item in decision.findings:
+        finding = item.finding
+        session.add(
+            FindingRow(
+                message_row=message,
+                document_pk=documents[item.document].id if item.document in documents else None,
+                activity=finding.activity,
+                field=finding.field,
+                severity=finding.severity,
+                code=finding.code,
+                message=finding.message,
+            )
+        )
+
+
+def _add_version(
+    session: Session, message: MessageRow, document: DocumentRow, branch_key: str, data: dict[str, object], verdict: str
+) -> None:
+    title_key = name_key(str(data["title"])) or f"untitled:{document.id}"
+    latest = session.execute(
+        select(func.max(ActivityRow.version)).where(
+            ActivityRow.branch_key == branch_key, ActivityRow.title_key == title_key
+        )
+    ).scalar_one()
+    session.execute(
+        update(ActivityRow)
+        .where(ActivityRow.branch_key == branch_key, ActivityRow.title_key == title_key)
+        .values(current=False)
+    )
+    session.add(
+        ActivityRow(
+            message_pk=message.id,
+            document_pk=document.id,
+            branch_key=branch_key,
+            title_key=title_key,
+            version=(latest or 0) + 1,
+            current=True,
+            accepted=verdict == "accepted",
+            title=str(data["title"]),
+            stage=data["stage"],
+            start=dt.date.fromisoformat(str(data["start"])) if data["start"] else None,
+            end=dt.date.fromisoformat(str(data["end"])) if data["end"] else None,
+            data=json.dumps(data, ensure_ascii=False),
+        )
+    )
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pending_replies(session: Session, now: dt.datetime, limit: int = 100) -> Iterable[ReplyRow]:
+    query = (
+        select(ReplyRow)
+        .where(ReplyRow.status == "pending")
+        .where((ReplyRow.next_attempt_at.is_(None)) | (ReplyRow.next_attempt_at <= utc(now)))
+        .order_by(ReplyRow.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())

@@ -1,0 +1,149 @@
+"""The ledger's tables. Every message the bot ever fetched is a row; what it found and answered hangs off it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MessageRow(Base):
+    """One distinct message (by SHA-256 of its raw bytes), however many times the mailbox showed it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), index=True, default="")
+    raw_path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    arrived_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # processed | failed | duplicate
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    sender: Mapped[str] = mapped_column(String(320), default="", index=True)
+    sender_name: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    # submission | auto_reply | bounce | own
+    kind: Mapped[str] = mapped_column(String(16), default="")
+    branch: Mapped[str | None] = mapped_column(Text, index=True)
+    matched_by: Mapped[str] = mapped_column(String(16), default="")
+    deliverable: Mapped[str | None] = mapped_column(String(16))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # accepted | needs_correction | unreadable | no_attachment, or None when nothing was judged
+    verdict: Mapped[str | None] = mapped_column(String(24))
+    receipt: Mapped[str | None] = mapped_column(String(32), unique=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    refs: Mapped[list[RefRow]] = relationship(back_populates="message")
+    documents: Mapped[list[DocumentRow]] = relationship(back_populates="message", order_by="DocumentRow.position")
+    findings: Mapped[list[FindingRow]] = relationship(back_populates="message", order_by="FindingRow.id")
+
+
+class RefRow(Base):
+    """Where the mailbox showed a message: (mailbox, UIDVALIDITY, UID) is seen once, ever."""
+
+    __tablename__ = "message_refs"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(255))
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    message: Mapped[MessageRow] = relationship(back_populates="refs")
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    # the form verdict, or None for attachments that are not forms (photos, other files)
+    verdict: Mapped[str | None] = mapped_column(String(24))
+
+    message: Mapped[MessageRow] = relationship(back_populates="documents")
+
+
+class ActivityRow(Base):
+    """One activity as one version of one form: a later form for the same activity supersedes it."""
+
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("branch_key", "title_key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    document_pk: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    branch_key: Mapped[str] = mapped_column(Text)
+    title_key: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    current: Mapped[bool] = mapped_column(Boolean, index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str] = mapped_column(Text)
+    stage: Mapped[int | None] = mapped_column(Integer)
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    data: Mapped[str] = mapped_column(Text)  # the activity as `subbot check --json` shows it
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    document_pk: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    activity: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(48))
+    message: Mapped[str] = mapped_column(Text)
+
+    message_row: Mapped[MessageRow] = relationship(back_populates="findings")
+
+
+class ReplyRow(Base):
+    """The outbox: a reply is written here in the same transaction as the decision, then sent.
+    One reply per incoming message, so nothing the ledger says was sent is sent twice."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ack | correction | reminder
+    branch: Mapped[str | None] = mapped_column(Text, index=True)
+    to_address: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    outgoing_id: Mapped[str] = mapped_column(String(998), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # pending | sent | suppressed | failed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,128 @@
+"""`poll_once`: fetch what the ledger has not seen, take each message in on its own, send what is due.
+The one catch-all per message lives here: a message whose processing raised is recorded as failed with
+its traceback, set aside for a person, and the poll goes on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bot.intake import Intake, Services, take_in
+from bot.ledger import ledger
+from bot.ledger.schema import MessageRow
+from bot.mailbox.port import Fetched, Mailbox
+from bot.rawstore import RawStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollReport:
+    seen: int = 0
+    new: int = 0
+    processed: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    replies: dict[str, int] = field(default_factory=dict)
+    backlog: bool = False
+    intakes: list[Intake] = field(default_factory=list)
+
+
+def poll_once(
+    mailbox: Mailbox,
+    engine: Engine,
+    store: RawStore,
+    services: Services,
+    now: Callable[[], dt.datetime],
+    *,
+    dry_run: bool = False,
+    reply_backlog: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> PollReport:
+    report = PollReport()
+    with Session(engine) as session:
+        known = ledger.known_refs(session, mailbox.name)
+        first_run = not ledger.has_refs(session, mailbox.name)
+    refs = mailbox.list_refs()
+    new = [ref for ref in refs if (ref.uidvalidity, ref.uid) not in known]
+    report.seen, report.new = len(refs), len(new)
+    report.backlog = first_run and bool(new) and not reply_backlog
+    for done, fetched in enumerate(mailbox.fetch(new), start=1):
+        _take_one(fetched, engine, store, services, now(), report, dry_run)
+        if not dry_run:
+            mailbox.mark_processed(fetched.ref)
+        if progress:
+            progress(done, len(new))
+    return report
+
+
+def _take_one(
+    fetched: Fetched,
+    engine: Engine,
+    store: RawStore,
+    services: Services,
+    now: dt.datetime,
+    report: PollReport,
+    dry_run: bool,
+) -> None:
+    # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
+    _, raw_path = store.put(fetched.raw)
+    try:
+        with Session(engine) as session:
+            intake = take_in(session, fetched, raw_path, services, now, report.backlog)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    except Exception:  # the one catch-all: record, set aside, carry on
+        if dry_run:
+            log.exception("message %s would fail", fetched.ref.uid)
+            report.failed += 1
+            return
+        intake = record_failure(engine, fetched, raw_path, traceback.format_exc(), now)
+    report.intakes.append(intake)
+    _count(report, intake)
+
+
+def _count(report: PollReport, intake: Intake) -> None:
+    if intake.status == "failed":
+        report.failed += 1
+    elif intake.status == "duplicate":
+        report.duplicates += 1
+    elif intake.status == "processed":
+        report.processed += 1
+    if intake.reply != "none":
+        report.replies[intake.reply] = report.replies.get(intake.reply, 0) + 1
+    log.info("message %s: %s, %s, reply %s", intake.message_pk, intake.status, intake.kind, intake.reply)
+
+
+def record_failure(engine: Engine, fetched: Fetched, raw_path: str, trace: str, now: dt.datetime) -> Intake:
+    """A message that could not be processed: kept, with why, for `subbot retry` and the digest."""
+    sha = hashlib.sha256(fetched.raw).hexdigest()
+    with Session(engine) as session, session.begin():
+        message = ledger.find_by_sha(session, sha)
+        if message is None:
+            message = MessageRow(
+                sha256=sha,
+                raw_path=raw_path,
+                size=len(fetched.raw),
+                arrived_at=ledger.utc(fetched.arrived),
+                recorded_at=ledger.utc(now),
+                status="failed",
+                attempts=1,
+            )
+            session.add(message)
+        else:
+            message.status, message.attempts = "failed", message.attempts + 1
+        message.error = trace
+        session.flush()
+        ledger.add_ref(session, fetched.ref, message, now)
+        log.error("message %s failed and was set aside: %s", message.id, trace.strip().splitlines()[-1])
+        return Intake(message.id, "failed", message.kind, "none")

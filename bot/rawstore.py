@@ -1,0 +1,36 @@
+"""Raw messages on disk, content-addressed by SHA-256: written (and synced) before anything else happens,
+so a message the ledger knows is a message that can be read again."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+class RawStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, raw: bytes) -> tuple[str, str]:
+        """Store `raw`; returns (sha256, path relative to the root). Storing twice is harmless."""
+        digest = hashlib.sha256(raw).hexdigest()
+        relative = f"raw/{digest[:2]}/{digest}.eml"
+        path = self.root / relative
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            temporary = path.with_suffix(f".tmp{os.getpid()}")
+            # Readable by the bot's user only: raw mail holds personal data.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(raw)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
+        return digest, relative
+
+    def get(self, relative: str) -> bytes:
+        return (self.root / relative).read_bytes()
