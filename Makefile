@@ -30,9 +30,16 @@ lint: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
 
+# The whole bot on embedded defaults: a Maildir inbox seeded with a dozen branch mails, one poll as on
+# 9 May 2021, replies written as .eml files to demo-out/outbox, then the ledger.
 demo: $(STAMP)
+	rm -rf demo-out
 	$(BIN)/subbot form --out demo-out/空白筹备方案.docx
-	$(BIN)/subbot check tests/fixtures/forms/*.docx || true
+	$(BIN)/python -m bot.demo demo-out
+	$(BIN)/subbot --settings demo-out/bot.toml --now 2021-05-09T09:00 poll --reply-backlog
+	$(BIN)/subbot --settings demo-out/bot.toml ledger
+	@echo "回复邮件（.eml）在 demo-out/outbox/，原始邮件与账本在 demo-out/data/"
+
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_forms.py

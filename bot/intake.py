@@ -63,7 +63,9 @@ def take_in(
         ledger.add_ref(session, fetched.ref, same_bytes, now)
         return Intake(same_bytes.id, "known", same_bytes.kind, "none")
     mail = parse_message(raw, services.own_addresses)
-    message = same_bytes or MessageRow(sha256=sha, raw_path=raw_path, size=len(raw), recorded_at=ledger.utc(now))
+    message = same_bytes or MessageRow(
+        sha256=sha, raw_path=raw_path, size=len(raw), recorded_at=ledger.utc(now), status="processing"
+    )
     _describe(message, mail, fetched)
     session.add(message)
     original = ledger.find_same_message(session, mail.message_id, mail.sender.address)

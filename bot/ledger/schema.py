@@ -54,7 +54,7 @@ class MessageRow(Base):
 
     refs: Mapped[list[RefRow]] = relationship(back_populates="message")
     documents: Mapped[list[DocumentRow]] = relationship(back_populates="message", order_by="DocumentRow.position")
-    findings: Mapped[list[FindingRow]] = relationship(back_populates="message", order_by="FindingRow.id")
+    findings: Mapped[list[FindingRow]] = relationship(back_populates="message_row", order_by="FindingRow.id")
 
 
 class RefRow(Base):
