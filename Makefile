@@ -44,5 +44,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_forms.py
 
+# Regenerates the golden plan forms (needs soffice); the suite only reads them.
+fixtures: $(STAMP)
+	$(BIN)/python tests/fixtures/make_forms.py
+
 clean:
 	rm -rf $(VENV) demo-out .mypy_cache .pytest_cache .ruff_cache

@@ -50,7 +50,12 @@ def build_app(settings: Settings, ctx: Context) -> App:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = open_engine(settings.database())
     migrate(engine)
-    services = Services(
+    return App(settings, ctx, engine, RawStore(data_dir), build_services(settings, ctx))
+
+
+def build_services(settings: Settings, ctx: Context) -> Services:
+    """What reading and answering a message needs; no database, no mailbox (so `inspect` touches neither)."""
+    return Services(
         ctx=ctx,
         convert=converter(),
         renderer=Renderer(settings.bot.templates_dir),
@@ -60,7 +65,6 @@ def build_app(settings: Settings, ctx: Context) -> App:
         reply_cap=settings.bot.reply_cap_per_day,
         blank_form=write_form(form_layout(ctx.campaign)),
     )
-    return App(settings, ctx, engine, RawStore(data_dir), services)
 
 
 def open_mailbox(settings: Settings) -> Mailbox:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.convert import ConversionFailed
+from bot.convert import ConversionFailed, Converter
 from bot.findings import Finding, Verdict, verdict_of
 from bot.layout import form_layout
 from bot.rules import Context, check_activities
 from parsers.plan import CONVERTIBLE, NeedsConversion, read_plan
 from parsers.records import Activity, PlanRead, Unreadable
-
-# Converts a legacy document (bytes, kind) to .docx bytes, or raises ConversionFailed.
-Converter = Callable[[bytes, str], bytes]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return forms.check_files(ctx, args.files, args.json)
     # The mailbox side loads the database and mail libraries: only for the commands that need them.
-    from bot.app import build_app, utc_now
+    from bot.app import build_app, build_services, utc_now
     from bot.commands import ledger, mail
 
     try:
@@ -41,9 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         print(f"--now 的时间格式应为 2021-05-05T09:00，而不是 {args.now}", file=sys.stderr)
         return 3
-    app = build_app(settings, ctx)
     if args.command == "inspect":
-        return mail.inspect(ctx, app.services, args.files, args.json, now())
+        return mail.inspect(ctx, build_services(settings, ctx), args.files, args.json, now())
+    app = build_app(settings, ctx)
     if args.command == "poll":
         return mail.poll(app, now, args.dry_run, args.reply_backlog)
     if args.command == "run":

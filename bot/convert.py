@@ -20,11 +20,15 @@ class ConversionFailed(Exception):
         super().__init__(f"{name}: {reason}")
 
 
+# Converts a legacy document (bytes, kind) to .docx bytes, or raises ConversionFailed.
+Converter = Callable[[bytes, str], bytes]
+
+
 def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def converter() -> Callable[[bytes, str], bytes] | None:
+def converter() -> Converter | None:
     """The converter to hand to the readers, or None where LibreOffice is not installed."""
     soffice = soffice_path()
     return partial(convert_to_docx, soffice=soffice) if soffice else None

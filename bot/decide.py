@@ -4,11 +4,11 @@ Pure: the arrival time and the sender's reply count for the day are passed in.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.check import CheckResult, check_document
+from bot.convert import Converter
 from bot.findings import Finding
 from bot.rules import Context
 from config import Branch
@@ -57,9 +57,6 @@ class Decision:
     @property
     def warnings(self) -> tuple[MailFinding, ...]:
         return tuple(f for f in self.findings if f.finding.severity == "warning")
-
-
-Converter = Callable[[bytes, str], bytes]
 
 
 def check_attachments(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.compose import FileToAttach, Thread, compose, one_line, reply_prefix
-from bot.decide import Converter, Decision, check_attachments, decide, with_document
+from bot.convert import Converter
+from bot.decide import Decision, check_attachments, decide, with_document
 from bot.ledger import ledger
 from bot.ledger.schema import MessageRow, ReplyRow
 from bot.mailbox.port import Fetched
@@ -50,14 +50,14 @@ class Intake:
 def take_in(
     session: Session,
     fetched: Fetched,
-    raw_path: str,
+    stored: tuple[str, str],
     services: Services,
     now: dt.datetime,
     backlog: bool,
     existing: MessageRow | None = None,
 ) -> Intake:
     raw = fetched.raw
-    sha = hashlib.sha256(raw).hexdigest()
+    sha, raw_path = stored  # RawStore.put's (sha256, path): the bytes are hashed once
     same_bytes = existing or ledger.find_by_sha(session, sha)
     if same_bytes is not None and same_bytes.status != "failed":
         ledger.add_ref(session, fetched.ref, same_bytes, now)

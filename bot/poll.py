@@ -5,7 +5,6 @@ its traceback, set aside for a person, and the poll goes on."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -73,10 +72,10 @@ def _take_one(
     dry_run: bool,
 ) -> None:
     # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
-    _, raw_path = store.put(fetched.raw)
+    stored = store.put(fetched.raw)
     try:
         with Session(engine) as session:
-            intake = take_in(session, fetched, raw_path, services, now, report.backlog)
+            intake = take_in(session, fetched, stored, services, now, report.backlog)
             if dry_run:
                 session.rollback()
             else:
@@ -86,7 +85,7 @@ def _take_one(
             log.exception("message %s would fail", fetched.ref.uid)
             report.failed += 1
             return
-        intake = record_failure(engine, fetched, raw_path, traceback.format_exc(), now)
+        intake = record_failure(engine, fetched, stored, traceback.format_exc(), now)
     report.intakes.append(intake)
     _count(report, intake)
 
@@ -103,9 +102,9 @@ def _count(report: PollReport, intake: Intake) -> None:
     log.info("message %s: %s, %s, reply %s", intake.message_pk, intake.status, intake.kind, intake.reply)
 
 
-def record_failure(engine: Engine, fetched: Fetched, raw_path: str, trace: str, now: dt.datetime) -> Intake:
+def record_failure(engine: Engine, fetched: Fetched, stored: tuple[str, str], trace: str, now: dt.datetime) -> Intake:
     """A message that could not be processed: kept, with why, for `subbot retry` and the digest."""
-    sha = hashlib.sha256(fetched.raw).hexdigest()
+    sha, raw_path = stored
     with Session(engine) as session, session.begin():
         message = ledger.find_by_sha(session, sha)
         if message is None:

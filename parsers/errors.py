@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
+# What third-party parsers raise on malformed input beyond their own exception types: they index,
+# unpack and inflate what a file claims without checking it first.
+LIBRARY_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    ArithmeticError,
+    RecursionError,
+    EOFError,
+    struct.error,
+    zlib.error,
+)
+
 
 class UnreadableDocument(Exception):
     """A file that cannot be read as a document: carries a code and a message for the sender."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import struct
-import zlib
 from typing import Any
 
 import pdfplumber
@@ -16,7 +14,7 @@ from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from parsers.blocks import Block, Paragraph, Row
-from parsers.errors import UnreadableDocument
+from parsers.errors import LIBRARY_ERRORS, UnreadableDocument
 from parsers.text import fold_symbols
 
 # A plan form is a few pages; a PDF far longer is not one, and reading it would take minutes.
@@ -29,22 +27,7 @@ MAX_PAGE_CHARS = 5_000
 MAX_PAGE_GRAPHICS = 3_000
 MAX_CHARS = 40_000
 MAX_GRAPHICS = 15_000
-# What pdfminer and pdfplumber raise on malformed input beyond their own PSException: they index,
-# unpack and inflate what the file claims without checking it first.
-_PARSE_ERRORS = (
-    PSException,
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-    AttributeError,
-    AssertionError,
-    ArithmeticError,
-    RecursionError,
-    EOFError,
-    struct.error,
-    zlib.error,
-)
+_PARSE_ERRORS: tuple[type[Exception], ...] = (PSException, *LIBRARY_ERRORS)
 
 
 def read_pdf_blocks(data: bytes) -> list[Block]:

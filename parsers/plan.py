@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import struct
 import zipfile
-import zlib
 
 from docx.exceptions import PythonDocxError
 from docx.opc.exceptions import OpcError
@@ -13,7 +11,7 @@ from lxml import etree
 
 from parsers.blocks import Block
 from parsers.docx_blocks import read_docx_blocks
-from parsers.errors import NeedsConversion, UnreadableDocument
+from parsers.errors import LIBRARY_ERRORS, NeedsConversion, UnreadableDocument
 from parsers.form_reader import read_form
 from parsers.package import refuse, sniff
 from parsers.pdf_blocks import read_pdf_blocks
@@ -24,19 +22,9 @@ CONVERTIBLE = {"doc": "Word 97-2003（.doc）", "wps": "WPS（.wps）", "odt": "
 
 # What the libraries under the readers raise on malformed input that the readers did not foresee:
 # the file is then reported as corrupt, with the exception's type kept in the detail for staff.
-PARSER_FAILURES = (
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-    AttributeError,
-    AssertionError,
-    ArithmeticError,
-    RecursionError,
-    EOFError,
+PARSER_FAILURES: tuple[type[Exception], ...] = (
+    *LIBRARY_ERRORS,
     OSError,
-    struct.error,
-    zlib.error,
     zipfile.BadZipFile,
     etree.LxmlError,
     PythonDocxError,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import App, open_mailbox, open_mailer
 from bot.decide import check_attachments, decide
-from bot.intake import Intake, take_in
+from bot.intake import Intake, Services, take_in
 from bot.ledger.schema import MessageRow
 from bot.lock import Busy, exclusive
 from bot.mailbox.port import Fetched, MessageRef
@@ -131,14 +131,14 @@ def retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
             raw,
             row.arrived_at.replace(tzinfo=dt.UTC),
         )
-        raw_path = row.raw_path
+        stored = (row.sha256, row.raw_path)
     try:
         with Session(app.engine) as session:
             existing = session.get(MessageRow, row.id)
-            intake: Intake = take_in(session, fetched, raw_path, app.services, now(), False, existing)
+            intake: Intake = take_in(session, fetched, stored, app.services, now(), False, existing)
             session.commit()
     except Exception:  # noqa: BLE001 - the same catch-all as the poll: record again, do not crash
-        record_failure(app.engine, fetched, raw_path, traceback.format_exc(), now())
+        record_failure(app.engine, fetched, stored, traceback.format_exc(), now())
         print(f"邮件 {message} 重试仍失败，原因已记入账本", file=sys.stderr)
         return 1
     flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)
@@ -156,7 +156,7 @@ def _find(session: Session, key: str) -> MessageRow | None:
     )
 
 
-def inspect(ctx: Context, app_services: Any, files: list[Path], as_json: bool, now: dt.datetime) -> int:
+def inspect(ctx: Context, app_services: Services, files: list[Path], as_json: bool, now: dt.datetime) -> int:
     """What the bot reads in raw messages and would do, touching neither ledger nor mailbox."""
     for path in files:
         raw = path.read_bytes()
