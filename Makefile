@@ -13,9 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server.
+# Chromium renders the digest for the layout test.
 # Install them when missing (CI runs as root on a fresh machine).
 APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
-                $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd)
+                $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd) \
+                $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  echo "installing $(strip $(APT_PACKAGES))"; \
