@@ -108,6 +108,8 @@ class ActivityRow(Base):
     start: Mapped[dt.date | None] = mapped_column(Date)
     end: Mapped[dt.date | None] = mapped_column(Date)
     data: Mapped[str] = mapped_column(Text)  # the activity as `subbot check --json` shows it
+    # The summary mail that reported this activity as held (planned -> held -> summarised).
+    summary_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
 
 
 class FindingRow(Base):
@@ -125,15 +127,36 @@ class FindingRow(Base):
     message_row: Mapped[MessageRow] = relationship(back_populates="findings")
 
 
+class MediaRow(Base):
+    """A photo, video, other file or link of a summary mail: recorded, not held (the bytes are on disk)."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # photo | video | document | link | other
+    name: Mapped[str] = mapped_column(Text)  # the file name, or the link's URL
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    stored_path: Mapped[str | None] = mapped_column(Text)  # relative to the data folder
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # EXIF time, the camera's local time
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+
+
 class ReplyRow(Base):
     """The outbox: a reply is written here in the same transaction as the decision, then sent.
-    One reply per incoming message, so nothing the ledger says was sent is sent twice."""
+    One reply per incoming message, so nothing the ledger says was sent is sent twice.
+    Reminders and digests are rows without a message; their outgoing_id names (kind, recipient,
+    deliverable, day), so the same one can never be queued twice."""
 
     __tablename__ = "replies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # ack | correction | reminder
+    kind: Mapped[str] = mapped_column(String(16))  # ack | correction | reminder | digest
+    deliverable: Mapped[str | None] = mapped_column(String(16))  # reminders: plan | summary
+    for_day: Mapped[dt.date | None] = mapped_column(Date, index=True)  # reminders and digests: the local day
     branch: Mapped[str | None] = mapped_column(Text, index=True)
     to_address: Mapped[str] = mapped_column(String(320), index=True)
     subject: Mapped[str] = mapped_column(Text)

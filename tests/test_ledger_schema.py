@@ -1,0 +1,35 @@
+"""The migrations build exactly the schema the models describe, and go down again cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bot.ledger.database import MIGRATIONS, migrate, open_engine, sqlite_url
+from bot.ledger.schema import Base
+
+
+def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
+    engine = open_engine(sqlite_url(tmp_path / "ledger.sqlite3"))
+    migrate(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
+    engine = open_engine(sqlite_url(tmp_path / "ledger.sqlite3"))
+    migrate(engine)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(engine)
+    assert {"messages", "media", "replies", "activities"} <= set(inspect(engine).get_table_names())
