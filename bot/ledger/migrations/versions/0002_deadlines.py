@@ -1,4 +1,4 @@
-"""deadlines: media of summaries, activities summarised, reminders and digests in the outbox
+"""deadlines: bot state, media of summaries, activities summarised, reminders and digests in the outbox
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bot_state",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
     op.create_table(
         "media",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,3 +63,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_media_sha256"))
         batch_op.drop_index(batch_op.f("ix_media_message_pk"))
     op.drop_table("media")
+    op.drop_table("bot_state")
