@@ -3,17 +3,20 @@ overrides. Secrets only from the environment or a secret file, never from the se
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.errors import ConfigError
 
 ENV_PREFIX = "SUBBOT_"
+# Keys whose environment value is a comma-separated list.
+_LISTS = frozenset({"own_addresses", "to"})
 
 
 class _Section(BaseModel):
@@ -60,10 +63,26 @@ class BotSettings(_Section):
     reply_backlog: bool = False
 
 
+class DigestSettings(_Section):
+    """The staff's daily digest: who gets it, and at what local time (the campaign's timezone)."""
+
+    to: tuple[str, ...] = ()
+    hour: dt.time = dt.time(8, 0)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"不是邮箱地址：{bad}")
+        return tuple(a.strip() for a in value)
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     mailbox: MailboxSettings = MailboxSettings()
     smtp: SmtpSettings = SmtpSettings()
+    digest: DigestSettings = DigestSettings()
     # Secrets: filled from SUBBOT_IMAP_PASSWORD / SUBBOT_SMTP_PASSWORD or their *_FILE variants.
     imap_password: str = Field(default="", repr=False)
     smtp_password: str = Field(default="", repr=False)
@@ -103,13 +122,17 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
 
 
 def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> None:
-    sections: dict[str, type[_Section]] = {"bot": BotSettings, "mailbox": MailboxSettings, "smtp": SmtpSettings}
+    sections: dict[str, type[_Section]] = {
+        "bot": BotSettings,
+        "mailbox": MailboxSettings,
+        "smtp": SmtpSettings,
+        "digest": DigestSettings,
+    }
     for section, model in sections.items():
         for name in model.model_fields:
-
             value = env.get(f"{ENV_PREFIX}{section.upper()}_{name.upper()}")
             if value is not None:
-                data.setdefault(section, {})[name] = value.split(",") if name == "own_addresses" else value
+                data.setdefault(section, {})[name] = value.split(",") if name in _LISTS else value
     for secret in ("imap_password", "smtp_password"):
         variable = f"{ENV_PREFIX}{secret.upper()}"
         if variable in env:
