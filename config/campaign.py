@@ -101,6 +101,17 @@ class Office(_Frozen):
     name: str
 
 
+class Reminders(_Frozen):
+    """When branches are reminded: whole days before a deadline day (0 = on the day itself), optionally
+    days after it, from `at` o'clock in the campaign's timezone."""
+
+    days_before: tuple[Annotated[int, Field(ge=0)], ...] = (3, 1)
+    days_after: tuple[Annotated[int, Field(ge=1)], ...] = ()
+    corrections: bool = True  # also remind branches whose correction is outstanding
+    summary_needs_plan: bool = True  # summaries are asked only of branches with an accepted plan
+    at: dt.time = dt.time(9, 0)
+
+
 class Campaign(_Frozen):
     name: str
     short_name: str
@@ -110,6 +121,7 @@ class Campaign(_Frozen):
     stages: tuple[Stage, ...] = Field(min_length=1)
     form: FormSpec
     office: Office
+    reminders: Reminders = Reminders()
 
     @field_validator("timezone")
     @classmethod
@@ -142,11 +154,13 @@ class Campaign(_Frozen):
 
     def deadline(self, deliverable: str) -> dt.datetime:
         """The first instant that is late: midnight after the deadline day, in the campaign's timezone."""
-        day = self.deadlines.plan if deliverable == "plan" else self.deadlines.summary
-        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=self.zone)
+        return dt.datetime.combine(self.last_day(deliverable) + dt.timedelta(days=1), dt.time(0, 0), tzinfo=self.zone)
+
+    def last_day(self, deliverable: str) -> dt.date:
+        """The deadline day itself: on time until its 24:00."""
+        return self.deadlines.plan if deliverable == "plan" else self.deadlines.summary
 
     def required_fields(self) -> tuple[str, ...]:
-
         return tuple(name for name in FORM_FIELDS if name not in self.form.optional_fields)
 
 

@@ -22,6 +22,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# APScheduler keeps its jobs in the same database, in a table it manages itself.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """For Alembic's comparisons: every object but the tables other libraries own."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 class MessageRow(Base):
     """One distinct message (by SHA-256 of its raw bytes), however many times the mailbox showed it."""
 
