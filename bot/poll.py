@@ -48,17 +48,23 @@ def poll_once(
     report = PollReport()
     with Session(engine) as session:
         known = ledger.known_refs(session, mailbox.name)
-        first_run = not ledger.has_refs(session, mailbox.name)
+        # Not "no refs yet": a first poll of an empty mailbox records no ref, and the first mail after
+        # it would be taken for backlog and never answered.
+        first_run = ledger.last_poll(session, mailbox.name) is None
     refs = mailbox.list_refs()
     new = [ref for ref in refs if (ref.uidvalidity, ref.uid) not in known]
     report.seen, report.new = len(refs), len(new)
     report.backlog = first_run and bool(new) and not reply_backlog
     for done, fetched in enumerate(mailbox.fetch(new), start=1):
-        _take_one(fetched, engine, store, services, now(), report, dry_run)
-        if not dry_run:
+        intake = _take_one(fetched, engine, store, services, now(), report, dry_run)
+        # A failed message stays unmarked: staff see it where it arrived, not among the processed.
+        if not dry_run and intake is not None and intake.status != "failed":
             mailbox.mark_processed(fetched.ref)
         if progress:
             progress(done, len(new))
+    if not dry_run:
+        with Session(engine) as session, session.begin():
+            ledger.record_poll(session, mailbox.name, now())
     return report
 
 
@@ -70,7 +76,7 @@ def _take_one(
     now: dt.datetime,
     report: PollReport,
     dry_run: bool,
-) -> None:
+) -> Intake | None:
     # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
     stored = store.put(fetched.raw)
     try:
@@ -84,10 +90,11 @@ def _take_one(
         if dry_run:
             log.exception("message %s would fail", fetched.ref.uid)
             report.failed += 1
-            return
+            return None
         intake = record_failure(engine, fetched, stored, traceback.format_exc(), now)
     report.intakes.append(intake)
     _count(report, intake)
+    return intake
 
 
 def _count(report: PollReport, intake: Intake) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.check import activity_json
 from bot.decide import Decision
-from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MessageRow, RefRow, ReplyRow
+from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MessageRow, RefRow, ReplyRow, StateRow
 from bot.mailbox.port import MessageRef
 from config.roster import name_key
 
@@ -33,8 +33,20 @@ def known_refs(session: Session, mailbox: str) -> set[tuple[int, str]]:
     return {(validity, uid) for validity, uid in rows}
 
 
-def has_refs(session: Session, mailbox: str) -> bool:
-    return session.execute(select(RefRow.id).where(RefRow.mailbox == mailbox).limit(1)).first() is not None
+def _poll_key(mailbox: str) -> str:
+    return f"poll_ok:{mailbox}"
+
+
+def last_poll(session: Session, mailbox: str) -> dt.datetime | None:
+    """When a poll of `mailbox` last went through to the end; None if none ever did."""
+    state = session.get(StateRow, _poll_key(mailbox))
+    return aware(state.updated_at) if state is not None else None
+
+
+def record_poll(session: Session, mailbox: str, now: dt.datetime) -> None:
+    state = session.get(StateRow, _poll_key(mailbox)) or StateRow(key=_poll_key(mailbox))
+    state.value, state.updated_at = now.astimezone(dt.UTC).isoformat(), utc(now)
+    session.add(state)
 
 
 def find_by_sha(session: Session, sha256: str) -> MessageRow | None:
