@@ -50,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mail.run(app, now, args.reply_backlog)
     if args.command == "retry":
         return mail.retry(app, args.message, now)
+    if args.command == "remind":
+        from bot.commands.remind import remind
+
+        return remind(app, now, args.dry_run)
     return ledger.show_ledger(app, args.json)
 
 
@@ -85,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     ledger_cmd.add_argument("--json", action="store_true", help="每行一个 JSON 对象")
     retry = commands.add_parser("retry", help="重新处理一封处理失败的邮件")
     retry.add_argument("message", metavar="MSG", help="账本中的邮件编号、回执号或 SHA-256 前缀")
+    remind = commands.add_parser("remind", help="向未报送或待修改的单位发送今天应发的提醒")
+    remind.add_argument("--dry-run", action="store_true", help="只列出今天应提醒的单位，不发送")
     inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
     inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")
     inspect.add_argument("--json", action="store_true", help="每封邮件输出一行 JSON")

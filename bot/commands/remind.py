@@ -1,0 +1,48 @@
+"""`subbot remind`: queue today's reminders and send them (or, with --dry-run, only say who is due)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.app import App, open_mailer
+from bot.intake import DELIVERABLE_NAMES
+from bot.jobs import queue_reminders
+from bot.ledger.schema import ReplyRow
+from bot.lock import Busy, exclusive
+from bot.outbox import flush_outbox
+from bot.reminders import reminders_due
+from bot.status import branch_statuses
+
+REASONS = {"missing": "未报送", "correction": "待修改"}
+
+
+def remind(app: App, now: Callable[[], dt.datetime], dry_run: bool) -> int:
+    moment = now()
+    if dry_run:
+        with Session(app.engine) as session:
+            today = moment.astimezone(app.campaign.zone).date()
+            done = select(ReplyRow.branch).where(ReplyRow.kind == "reminder", ReplyRow.for_day == today)
+            reminded = {b for b in session.execute(done).scalars() if b}
+            due = reminders_due(branch_statuses(session, app.roster), app.campaign, moment, reminded)
+        print(f"试运行（不发送）：今天应提醒 {len(due)} 个单位")
+        for reminder in due:
+            name = DELIVERABLE_NAMES[reminder.deliverable]
+            print(f"  {reminder.branch}：{name}{REASONS[reminder.reason]}，距截止 {reminder.days_left} 天")
+        return 0
+    try:
+        with exclusive(app.lock_path):
+            with Session(app.engine) as session, session.begin():
+                report = queue_reminders(session, app.services, moment)
+            flushed = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)
+    except Busy as exc:
+        print(exc, file=sys.stderr)
+        return 4
+    print(f"提醒：新排队 {report.queued} 封；发件箱本次发出 {flushed.sent} 封，待重试 {flushed.deferred} 封")
+    if report.skipped_no_address:
+        print(f"另有 {report.skipped_no_address} 个单位在名单中没有邮箱地址，无法提醒", file=sys.stderr)
+    return 0

@@ -1,0 +1,113 @@
+"""The daily jobs, each safe to run any number of times a day: the ledger, not the scheduler, decides
+whether today's reminder or digest was already queued. `now` is always an argument (`--now` rehearsals)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.compose import Thread, compose
+from bot.intake import DELIVERABLE_NAMES, Services
+from bot.ledger import ledger
+from bot.ledger.schema import FindingRow, MessageRow, ReplyRow
+from bot.reminders import Reminder, reminders_due
+from bot.status import branch_statuses
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RemindReport:
+    queued: int
+    skipped_no_address: int
+
+
+def queue_reminders(session: Session, services: Services, now: dt.datetime) -> RemindReport:
+    """Queue today's reminders in the outbox (the caller commits; `flush_outbox` sends them)."""
+    campaign, roster = services.ctx.campaign, services.ctx.roster
+    today = now.astimezone(campaign.zone).date()
+    reminded = set(
+        session.execute(select(ReplyRow.branch).where(ReplyRow.kind == "reminder", ReplyRow.for_day == today)).scalars()
+    )
+    due = reminders_due(branch_statuses(session, roster), campaign, now, {b for b in reminded if b})
+    queued = skipped = 0
+    for reminder in due:
+        branch = next(b for b in roster.branches if b.name == reminder.branch)
+        last = _last_mail(session, reminder.branch, reminder.deliverable)
+        to = last.sender if last is not None and reminder.reason == "correction" else None
+        to = to or (branch.emails[0] if branch.emails else None)
+        if not to:
+            skipped += 1
+            log.warning("no address to remind a roster branch (deliverable %s)", reminder.deliverable)
+            continue
+        session.add(_reminder_row(session, services, reminder, to, last, now))
+        queued += 1
+    log.info("reminders: %d queued, %d branches without an address", queued, skipped)
+    return RemindReport(queued, skipped)
+
+
+def _last_mail(session: Session, branch: str, deliverable: str) -> MessageRow | None:
+    query = (
+        select(MessageRow)
+        .where(MessageRow.branch == branch, MessageRow.kind == "submission", MessageRow.status == "processed")
+        .order_by((MessageRow.deliverable == deliverable).desc(), MessageRow.arrived_at.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def _reminder_row(
+    session: Session, services: Services, reminder: Reminder, to: str, last: MessageRow | None, now: dt.datetime
+) -> ReplyRow:
+    campaign = services.ctx.campaign
+    corrections: list[str] = []
+    if last is not None and reminder.reason == "correction":
+        corrections = list(
+            session.execute(
+                select(FindingRow.message).where(FindingRow.message_pk == last.id, FindingRow.severity == "error")
+            ).scalars()
+        )
+    context = {
+        "office": campaign.office.name,
+        "campaign": campaign.name,
+        "branch": reminder.branch,
+        "deliverable_name": DELIVERABLE_NAMES[reminder.deliverable],
+        "deadline": f"{campaign.last_day(reminder.deliverable):%Y年%m月%d日}24时",
+        "days_left": reminder.days_left,
+        "reason": reminder.reason,
+        "receipt": last.receipt if last is not None and reminder.reason == "correction" else "",
+        "corrections": corrections,
+    }
+    rendered = services.renderer.render("reminder", context)
+    domain = services.from_address.rpartition("@")[2] or "localhost"
+    branch_id = hashlib.sha256(reminder.branch.encode()).hexdigest()[:12]
+    outgoing_id = f"<reminder.{reminder.deliverable}.{reminder.day:%Y%m%d}.{branch_id}@{domain}>"
+    thread = Thread(last.message_id, (), last.subject) if last is not None and last.message_id else None
+    raw = compose(
+        rendered,
+        (services.from_name, services.from_address),
+        to,
+        thread,
+        outgoing_id,
+        now,
+        f"reminder-{reminder.day:%Y%m%d}",
+    )
+    return ReplyRow(
+        message_pk=None,
+        kind="reminder",
+        branch=reminder.branch,
+        deliverable=reminder.deliverable,
+        for_day=reminder.day,
+        to_address=to,
+        subject=rendered.subject,
+        outgoing_id=outgoing_id,
+        raw=raw,
+        status="pending",
+        reason=reminder.reason,
+        created_at=ledger.utc(now),
+    )
