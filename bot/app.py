@@ -67,10 +67,16 @@ def build_services(settings: Settings, ctx: Context) -> Services:
     )
 
 
-def open_mailbox(settings: Settings) -> Mailbox:
+def open_mailbox(settings: Settings, attempts: int = 5) -> Mailbox:
+    """The configured mailbox, open; an IMAP server that is unavailable is tried `attempts` times."""
     box = settings.mailbox
     if box.type == "maildir":
-        return MaildirMailbox(box.path)
+        return MaildirMailbox(
+            box.path,
+            processed_flag=box.processed_flag,
+            processed_folder=box.processed_folder,
+            sent_path=box.sent_path,
+        )
     imap = ImapSettings(
         host=box.host,
         port=box.port,
@@ -83,8 +89,9 @@ def open_mailbox(settings: Settings) -> Mailbox:
         processed_keyword=box.processed_keyword,
         processed_folder=box.processed_folder,
         sent_folder=box.sent_folder,
+        idle=box.idle,
     )
-    return connect_with_retry(imap, attempts=5)
+    return connect_with_retry(imap, attempts)
 
 
 def open_mailer(settings: Settings) -> Mailer:

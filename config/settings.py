@@ -10,13 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from config.errors import ConfigError
 
 ENV_PREFIX = "SUBBOT_"
 # Keys whose environment value is a comma-separated list.
 _LISTS = frozenset({"own_addresses", "to"})
+# Keys that mean something for one type of mailbox only, and the other type's key for the same purpose.
+IMAP_ONLY = {"processed_keyword": "processed_flag", "sent_folder": "sent_path"}
+MAILDIR_ONLY = {value: key for key, value in IMAP_ONLY.items()}
 
 
 class _Section(BaseModel):
@@ -33,9 +36,39 @@ class MailboxSettings(_Section):
     ca_file: Path | None = None
     folder: str = "INBOX"
     timeout: Annotated[float, Field(gt=0)] = 60.0
+    idle: bool = True
     processed_keyword: str | None = None
+    processed_flag: str | None = None
     processed_folder: str | None = None
     sent_folder: str | None = None
+    sent_path: Path | None = None
+
+    @field_validator(*IMAP_ONLY, *MAILDIR_ONLY)
+    @classmethod
+    def _of_its_type(cls, value: object, info: ValidationInfo) -> object:
+        kind, key = info.data.get("type"), info.field_name or ""
+        if value is not None and kind == "maildir" and key in IMAP_ONLY:
+            raise ValueError(f"{key} 只用于 IMAP 邮箱；Maildir 邮箱请用 {IMAP_ONLY[key]}")
+        if value is not None and kind == "imap" and key in MAILDIR_ONLY:
+            raise ValueError(f"{key} 只用于 Maildir 邮箱；IMAP 邮箱请用 {MAILDIR_ONLY[key]}")
+        return value
+
+    @field_validator("processed_flag")
+    @classmethod
+    def _one_lowercase_letter(cls, value: str | None) -> str | None:
+        # The uppercase letters mean Passed, Replied, Seen, Trashed, Draft, Flagged to staff's client.
+        if value is not None and not (len(value) == 1 and "a" <= value <= "z"):
+            raise ValueError(
+                f"应为一个小写字母（a 至 z），而不是 {value!r}：大写字母在邮件客户端中各有含义（如 S 表示已读）"
+            )
+        return value
+
+    @field_validator("processed_folder")
+    @classmethod
+    def _folder_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and (not all(value.split("/")) or (info.data.get("type") == "maildir" and "." in value)):
+            raise ValueError(f"{value!r} 不是文件夹名（不能为空；Maildir 的文件夹名不能含“.”，子文件夹用“/”分隔）")
+        return value
 
 
 class SmtpSettings(_Section):

@@ -4,6 +4,8 @@ it fails and recovers."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any, Literal
@@ -260,3 +262,85 @@ def test_is_a_mailbox(dovecot: Dovecot, imap_user: str) -> None:
     box: Mailbox = ImapMailbox(dovecot.settings(imap_user))
     box.close()
     box.close()
+
+
+class Waiter:
+    """`wait_for_mail` in a thread of its own, as `subbot run` waits while a test acts on the server."""
+
+    def __init__(self, box: ImapMailbox, timeout: float = 60.0) -> None:
+        self.stop = threading.Event()
+        self.result: bool | BaseException | None = None
+        self._thread = threading.Thread(target=self._wait, args=(box, timeout))
+        self._thread.start()
+
+    def _wait(self, box: ImapMailbox, timeout: float) -> None:
+        try:
+            self.result = box.wait_for_mail(timeout, self.stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test to look at
+            self.result = exc
+
+    def join(self) -> bool | BaseException | None:
+        self._thread.join(timeout=30)  # a guard against a hang, not a measurement
+        assert not self._thread.is_alive(), "wait_for_mail did not return"
+        return self.result
+
+
+def test_idle_wakes_when_mail_arrives_and_the_session_goes_on(dovecot: Dovecot, imap_user: str) -> None:
+    with ImapMailbox(dovecot.settings(imap_user)) as box:
+        assert box.list_refs() == []
+        waiter = Waiter(box)
+        time.sleep(0.5)  # most likely in IDLE by now; mail that came just before is found all the same
+        deliver(dovecot, imap_user, 1)
+        assert waiter.join() is True
+        assert not waiter.stop.is_set()
+        assert len(box.list_refs()) == 1
+
+
+def test_mail_since_the_last_listing_is_reported_before_idling(dovecot: Dovecot, imap_user: str) -> None:
+    with ImapMailbox(dovecot.settings(imap_user)) as box:
+        box.list_refs()
+        deliver(dovecot, imap_user, 1)
+        # Dovecot announces it (EXISTS) in the answer to the next command, where IDLE would never see it.
+        assert box.wait_for_mail(60, threading.Event()) is True
+        assert len(box.list_refs()) == 1
+        assert box.wait_for_mail(0.5, threading.Event()) is False  # listed: no longer news
+
+
+def test_stop_ends_idle_and_leaves_the_session_usable(dovecot: Dovecot, imap_user: str) -> None:
+    deliver(dovecot, imap_user, 1)
+    with ImapMailbox(dovecot.settings(imap_user)) as box:
+        box.list_refs()
+        waiter = Waiter(box)
+        waiter.stop.set()
+        assert waiter.join() is False
+        assert len(list(box.fetch(box.list_refs()))) == 1  # DONE was sent: commands work again
+
+
+def test_idle_is_renewed_and_nothing_new_times_out(dovecot: Dovecot, imap_user: str) -> None:
+    with ImapMailbox(dovecot.settings(imap_user, idle_renew=0.3)) as box:
+        box.list_refs()
+        assert box.wait_for_mail(1.5, threading.Event()) is False  # five IDLE commands, each ended with DONE
+        deliver(dovecot, imap_user, 1)
+        waiter = Waiter(box)
+        assert waiter.join() is True
+
+
+def test_a_server_going_down_during_idle_is_unavailable(dovecot: Dovecot, imap_user: str) -> None:
+    box = ImapMailbox(dovecot.settings(imap_user))
+    box.list_refs()
+    waiter = Waiter(box)
+    time.sleep(0.5)
+    dovecot.stop()
+    assert isinstance(waiter.join(), MailboxUnavailable)
+    box.close()
+
+
+def test_without_idle_it_waits_the_whole_timeout(dovecot: Dovecot, imap_user: str) -> None:
+    with ImapMailbox(dovecot.settings(imap_user, idle=False)) as box:
+        box.list_refs()
+        deliver(dovecot, imap_user, 1)
+        assert box.wait_for_mail(1.0, threading.Event()) is False
+        stop = threading.Event()
+        stop.set()
+        assert box.wait_for_mail(60, stop) is False
+        assert len(box.list_refs()) == 1

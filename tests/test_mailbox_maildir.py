@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import mailbox
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from servers.dovecot import Dovecot
 
 from bot.mailbox.maildir import UIDVALIDITY, MaildirMailbox
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable, MessageRef
@@ -138,3 +141,84 @@ def test_refs_of_another_mailbox_are_refused(maildir: Path, tmp_path: Path) -> N
     box: Mailbox = MaildirMailbox(maildir)
     with pytest.raises(ValueError, match="not a message"):
         list(box.fetch([MessageRef("imap://elsewhere/INBOX", 7, NEW_KEY)]))
+
+
+def deliver(root: Path, key: str, raw: bytes) -> None:
+    """As an MDA delivers: written in tmp/, then renamed into new/."""
+    (root / "tmp" / key).write_bytes(raw)
+    os.rename(root / "tmp" / key, root / "new" / key)
+
+
+def test_wait_wakes_for_mail_delivered_since_the_listing(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    box.list_refs()
+    deliver(maildir, "1622600000.M3P300.mail", NEW_RAW)
+    assert box.wait_for_mail(60, threading.Event()) is True
+    assert len(box.list_refs()) == 3
+    assert box.wait_for_mail(1.5, threading.Event()) is False
+
+
+def test_wait_wakes_for_mail_delivered_while_waiting(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    box.list_refs()
+    delivery = threading.Timer(0.3, deliver, (maildir, "1622600000.M3P300.mail", NEW_RAW))
+    delivery.start()
+    assert box.wait_for_mail(60, threading.Event()) is True
+    delivery.join()
+
+
+def test_the_bots_own_marking_does_not_wake_it(maildir: Path) -> None:
+    box = MaildirMailbox(maildir, processed_flag="a", processed_folder="Done")
+    for ref in box.list_refs():
+        box.mark_processed(ref)
+    assert box.wait_for_mail(1.5, threading.Event()) is False
+
+
+def test_stop_ends_the_wait(maildir: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    assert MaildirMailbox(maildir).wait_for_mail(60, stop) is False
+
+
+def test_moves_processed_mail_to_a_folder_keeping_new_mail_new(maildir: Path) -> None:
+    box = MaildirMailbox(maildir, processed_folder="已处理")
+    refs = box.list_refs()
+    for ref in refs:
+        box.mark_processed(ref)
+    done = maildir / ".&XfJZBHQG-"
+    assert box.processed_path == done
+    assert files(done) == {f"new/{NEW_KEY}", f"cur/{CUR_KEY}:2,S"}
+    assert (done / "maildirfolder").exists()
+    assert box.list_refs() == []
+    box.mark_processed(refs[0])  # gone already: nothing to do
+
+
+def test_moves_and_flags_processed_mail(maildir: Path) -> None:
+    box = MaildirMailbox(maildir, processed_flag="a", processed_folder="Bot/Done")
+    for ref in box.list_refs():
+        box.mark_processed(ref)
+    assert files(maildir / ".Bot.Done") == {f"cur/{NEW_KEY}:2,a", f"cur/{CUR_KEY}:2,Sa"}
+
+
+@pytest.mark.parametrize("folder", ["a.b", "", "/Done", "Done/"])
+def test_a_folder_name_maildir_cannot_hold_is_refused(maildir: Path, folder: str) -> None:
+    with pytest.raises(MailboxConfigError, match="processed_folder"):
+        MaildirMailbox(maildir, processed_folder=folder)
+
+
+def test_dovecot_sees_the_folder_the_flag_and_the_sent_copy(dovecot: Dovecot, imap_user: str) -> None:
+    """A server that delivers to a local Maildir: what the bot leaves there, staff see over IMAP."""
+    dovecot.append(imap_user, b"Subject: plan\r\n\r\nplan\r\n")
+    root = dovecot.root / "mail" / imap_user / "Maildir"
+    box = MaildirMailbox(root, processed_flag="a", processed_folder="已处理")
+    (ref,) = box.list_refs()
+    box.mark_processed(ref)
+    box.append_sent(b"Subject: ack\r\n\r\nack\r\n")
+    for path in [root, *root.rglob("*")]:
+        shutil.chown(path, "dovecot", "dovecot")  # as the delivering server's user would have written them
+
+    assert set(dovecot.folders(imap_user)) == {"INBOX", "已处理", "Sent"}
+    assert dovecot.messages(imap_user) == {}
+    assert list(dovecot.messages(imap_user, "已处理").values()) == [b"Subject: plan\r\n\r\nplan\r\n"]
+    assert b"\\Seen" not in next(iter(dovecot.flags(imap_user, "已处理").values()))
+    assert [b"\\Seen" in f for f in dovecot.flags(imap_user, "Sent").values()] == [True]

@@ -58,3 +58,57 @@ def test_a_bad_value_names_the_key(tmp_path: Path) -> None:
         load_settings(path, {})
     assert caught.value.key == "mailbox.security"
     assert caught.value.path == str(path)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_maildir_keys_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[mailbox]\ntype = "maildir"\npath = "inbox"\nprocessed_flag = "a"\nprocessed_folder = "已处理/2021"\n'
+        'sent_path = "inbox/.Sent"\n',
+    )
+    box = load_settings(path, {}).mailbox
+    assert (box.processed_flag, box.processed_folder, box.sent_path) == ("a", "已处理/2021", Path("inbox/.Sent"))
+    assert box.idle is True
+
+
+@pytest.mark.parametrize("flag", ["S", "T", "R", "F", "ab", "1", ""])
+def test_a_processed_flag_other_than_one_lowercase_letter_is_refused(tmp_path: Path, flag: str) -> None:
+    with pytest.raises(ConfigError, match="小写字母") as caught:
+        load_settings(write(tmp_path, f'[mailbox]\ntype = "maildir"\nprocessed_flag = "{flag}"\n'), {})
+    assert caught.value.key == "mailbox.processed_flag"
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value", "instead"),
+    [
+        ("maildir", "processed_keyword", '"$SubbotDone"', "processed_flag"),
+        ("maildir", "sent_folder", '"Sent"', "sent_path"),
+        ("imap", "processed_flag", '"a"', "processed_keyword"),
+        ("imap", "sent_path", '"sent"', "sent_folder"),
+    ],
+)
+def test_a_key_of_the_other_mailbox_type_is_refused_naming_the_right_one(
+    tmp_path: Path, kind: str, key: str, value: str, instead: str
+) -> None:
+    path = write(tmp_path, f'[mailbox]\ntype = "{kind}"\n{key} = {value}\n')
+    with pytest.raises(ConfigError, match=instead) as caught:
+        load_settings(path, {})
+    assert caught.value.key == f"mailbox.{key}"
+
+
+@pytest.mark.parametrize(("kind", "folder"), [("maildir", "a.b"), ("maildir", ""), ("imap", ""), ("imap", "Done/")])
+def test_a_processed_folder_that_is_no_folder_name_is_refused(tmp_path: Path, kind: str, folder: str) -> None:
+    path = write(tmp_path, f'[mailbox]\ntype = "{kind}"\nprocessed_folder = "{folder}"\n')
+    with pytest.raises(ConfigError, match="文件夹名") as caught:
+        load_settings(path, {})
+    assert caught.value.key == "mailbox.processed_folder"
+
+
+def test_idle_can_be_turned_off_from_the_environment() -> None:
+    assert load_settings(EXAMPLE, {"SUBBOT_MAILBOX_IDLE": "false"}).mailbox.idle is False

@@ -1,11 +1,13 @@
 """The Mailbox port over IMAP (imapclient): reads with BODY.PEEK[] so staff's \\Seen is never touched,
-and changes the mailbox only when a keyword or a folder for processed mail is configured."""
+changes the mailbox only when a keyword or a folder for processed mail is configured, and waits for new
+mail in IDLE when the server offers it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -21,6 +23,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
     IMAPClientError,
 )
 
+from bot.mailbox.idle import RENEW, wait_in_idle, wait_with_noop
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ class ImapSettings:
     processed_keyword: str | None = None
     processed_folder: str | None = None
     sent_folder: str | None = None
+    idle: bool = True  # wait in IDLE when the server offers it; False waits poll_minutes (and NOOPs)
+    idle_renew: float = RENEW
 
     @property
     def marks(self) -> bool:
@@ -64,6 +69,7 @@ class ImapMailbox:
         self._settings = settings
         self._ensured: set[str] = set()
         self._sent: str | None = None
+        self._last_uid: int | None = None  # the highest UID the last list_refs saw
         _check_keyword_name(settings)
         context = _tls_context(settings)
         with _translated(settings.name, "connect"):
@@ -76,10 +82,12 @@ class ImapMailbox:
             )
         try:
             self._uidvalidity = self._start(context)
+            with self._translated("CAPABILITY"):
+                self._idles = settings.idle and bool(self._client.has_capability("IDLE"))
         except BaseException:
             self._drop()
             raise
-        log.info("IMAP %s open, UIDVALIDITY %d", self.name, self._uidvalidity)
+        log.info("IMAP %s open, UIDVALIDITY %d, IDLE %s", self.name, self._uidvalidity, self._idles)
 
     @property
     def name(self) -> str:
@@ -91,8 +99,9 @@ class ImapMailbox:
 
     def list_refs(self) -> list[MessageRef]:
         with self._translated("UID SEARCH"):
-            uids = self._client.search("ALL")
-        return [MessageRef(self.name, self._uidvalidity, str(uid)) for uid in sorted(uids)]
+            uids = sorted(self._search("ALL"))
+        self._last_uid = uids[-1] if uids else 0
+        return [MessageRef(self.name, self._uidvalidity, str(uid)) for uid in uids]
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[Fetched]:
         uids = [self._uid(ref) for ref in refs]
@@ -122,6 +131,13 @@ class ImapMailbox:
             if self._sent is None:
                 self._sent = self._find_sent()
             self._client.append(self._sent, raw, flags=[b"\\Seen"])
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+        if not self._idles:
+            with self._translated("NOOP"):
+                return wait_with_noop(self._client, timeout, stop)
+        with self._translated("IDLE"):
+            return self._arrived_since_listing() or wait_in_idle(self._client, timeout, stop, self._settings.idle_renew)
 
     def close(self) -> None:
         if self._client is None:
@@ -166,6 +182,20 @@ class ImapMailbox:
         keyword = self._settings.processed_keyword
         if keyword and b"\\*" not in permanent and keyword.encode("ascii") not in permanent:
             raise MailboxConfigError(self.name, f"the server does not keep the keyword {keyword!r} on messages")
+
+    def _arrived_since_listing(self) -> bool:
+        # Mail that came after the last listing was announced in answers already read, never again in IDLE.
+        last = self._last_uid
+        if last is None:
+            return False
+        # "n:*" always includes the highest UID, even one below n (RFC 3501 6.4.8): hence the filter.
+        return any(uid > last for uid in self._search(["UID", f"{last + 1}:*"]))
+
+    def _search(self, criteria: str | list[str]) -> list[int]:
+        # A long-lived session sees new mail only once the server syncs it: Dovecot answers SEARCH first and
+        # announces the new message after it. NOOP syncs, so the search sees every message delivered so far.
+        self._client.noop()
+        return list(self._client.search(criteria))
 
     def _uid(self, ref: MessageRef) -> int:
         if ref.mailbox != self.name or ref.uidvalidity != self._uidvalidity:

@@ -1,6 +1,8 @@
 """The Mailbox port over a local Maildir (a server that delivers to disk, and the demo).
 
-Reading leaves every file where it is: a message in new/ stays new for staff. The stdlib's
+Reading leaves every file where it is: a message in new/ stays new for staff. Marking adds a keyword
+letter, or moves the file into a Maildir++ folder, only when configured. Waiting for mail watches the
+modification times of new/ and cur/: one stat each a second, however many messages. The stdlib's
 `mailbox.Maildir` tells neither a message's path nor its delivery time without parsing it, and changes
 flags only by rewriting the file, so new/ and cur/ are read directly (the layout is three folders and a
 name `KEY[:2,FLAGS]`); writing the sent copy goes through `mailbox.Maildir.add`, which gets tmp/ and
@@ -12,11 +14,15 @@ import datetime as dt
 import mailbox
 import os
 import string
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from imapclient import imap_utf7  # type: ignore[import-untyped]
 
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
 
@@ -24,25 +30,36 @@ from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, Me
 UIDVALIDITY = 0
 INFO = ":2,"
 SUBDIRS = ("new", "cur", "tmp")
+TICK = 1.0  # seconds between looks at new/ and cur/ (and at the stop event) while waiting
+# Lowercase letters are keywords (Dovecot names them in dovecot-keywords). The uppercase ones all mean
+# something to staff's client: Passed, Replied, Seen, Trashed, Draft, Flagged.
+FLAG_LETTERS = frozenset(string.ascii_lowercase)
+Stamp = tuple[tuple[int, int], ...]
 
 
 class MaildirMailbox:
     def __init__(
-        self, path: Path | str, *, processed_flag: str | None = None, sent_path: Path | str | None = None
+        self,
+        path: Path | str,
+        *,
+        processed_flag: str | None = None,
+        processed_folder: str | None = None,
+        sent_path: Path | str | None = None,
     ) -> None:
         self._path = Path(path).absolute()
         self._name = f"maildir:{self._path}"
         missing = [sub for sub in SUBDIRS if not (self._path / sub).is_dir()]
         if missing:
             raise MailboxConfigError(self._name, f"not a Maildir: {', '.join(sub + '/' for sub in missing)} missing")
-        # S and T would tell staff's client the mail was read or thrown away.
-        if processed_flag is not None and (
-            len(processed_flag) != 1 or processed_flag not in string.ascii_letters or processed_flag in "ST"
-        ):
-            raise MailboxConfigError(self._name, f"processed_flag {processed_flag!r} is not one letter other than S, T")
+        if processed_flag is not None and processed_flag not in FLAG_LETTERS:
+            raise MailboxConfigError(self._name, f"processed_flag {processed_flag!r} is not one lowercase letter")
         self._flag = processed_flag
-        self._sent = Path(sent_path) if sent_path is not None else _sibling_sent(self._path)
+        self._processed = (
+            _sibling(self._path, self._folder_name(processed_folder)) if processed_folder is not None else None
+        )
+        self._sent = Path(sent_path) if sent_path is not None else _sibling(self._path, "Sent")
         self._files: dict[str, Path] = {}
+        self._listed: Stamp | None = None  # new/ and cur/ as the last list_refs found them
 
     @property
     def name(self) -> str:
@@ -52,8 +69,14 @@ class MaildirMailbox:
     def sent_path(self) -> Path:
         return self._sent
 
+    @property
+    def processed_path(self) -> Path | None:
+        return self._processed
+
     def list_refs(self) -> list[MessageRef]:
         with self._translated("list"):
+            # Stamped before scanning: a delivery during the scan changes the stamp, so it is not missed.
+            self._listed = self._stamp()
             self._files = self._scan()
         ordered = sorted(self._files, key=lambda key: (self._mtime(key), key))
         return [MessageRef(self._name, UIDVALIDITY, key) for key in ordered]
@@ -69,26 +92,43 @@ class MaildirMailbox:
 
     def mark_processed(self, ref: MessageRef) -> None:
         self._check(ref)
-        if self._flag is None:
+        if self._flag is None and self._processed is None:
             return
         with self._translated(f"mark {ref.uid}"):
             path = self._locate(ref.uid)
             if path is None:
                 return  # gone since it was listed: nothing left to mark
-            flags = set(path.name.partition(INFO)[2]) | {self._flag}
-            # A flag lives in the name of a file in cur/: a marked message leaves new/ (it stays unread).
-            target = self._path / "cur" / f"{ref.uid}{INFO}{''.join(sorted(flags))}"
+            folder = self._path
+            if self._processed is not None:
+                _ensure_folder(self._processed)
+                folder = self._processed
+            target = folder / self._marked_name(path)
+            quiet = self._listed is not None and self._stamp() == self._listed
             os.rename(path, target)
-            self._files[ref.uid] = target
+            if quiet:  # the bot's own rename is no news: waiting must not wake for it
+                self._listed = self._stamp()
+            if folder == self._path:
+                self._files[ref.uid] = target
+            else:
+                self._files.pop(ref.uid, None)
 
     def append_sent(self, raw: bytes) -> None:
         with self._translated(f"write to {self._sent}"):
-            folder = mailbox.Maildir(self._sent, create=True)
-            if self._sent.name.startswith("."):
-                (self._sent / "maildirfolder").touch()  # Maildir++: tells Dovecot and Courier it is a folder
-            key = folder.add(raw)
+            key = _ensure_folder(self._sent).add(raw)
             # A sent copy is read already, as any mail client files its own.
             os.rename(self._sent / "new" / key, self._sent / "cur" / f"{key}{INFO}S")
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+        with self._translated("watch"):
+            since = self._listed if self._listed is not None else self._stamp()
+            end = time.monotonic() + timeout
+            while (left := end - time.monotonic()) > 0:
+                if stop.wait(min(TICK, left)):
+                    return False
+                # Also wakes when staff read or delete mail: the poll that follows finds nothing new.
+                if self._stamp() != since:
+                    return True
+        return False
 
     def close(self) -> None:
         self._files = {}
@@ -107,6 +147,27 @@ class MaildirMailbox:
             yield
         except OSError as exc:
             raise MailboxUnavailable(self._name, f"{doing}: {exc}") from exc
+
+    def _stamp(self) -> Stamp:
+        # Any delivery, rename or removal in a folder changes its mtime (nanoseconds on Linux filesystems).
+        stats = [os.stat(self._path / sub) for sub in ("new", "cur")]
+        return tuple((st.st_ino, st.st_mtime_ns) for st in stats)
+
+    def _marked_name(self, path: Path) -> str:
+        key, _, flags = path.name.partition(INFO)
+        if self._flag is None:
+            return f"{path.parent.name}/{path.name}"  # moved only: new stays new
+        # A flag lives in the name of a file in cur/: a marked message leaves new/ (it stays unread).
+        return f"cur/{key}{INFO}{''.join(sorted(set(flags) | {self._flag}))}"
+
+    def _folder_name(self, name: str) -> str:
+        # Maildir++ keeps a folder as .Name (sub-folders .Parent.Child), in modified UTF-7 as Dovecot does.
+        parts = name.split("/")
+        if not all(parts) or any("." in part for part in parts):
+            raise MailboxConfigError(
+                self._name, f"processed_folder {name!r} is not a folder name (no '.', '/' between names)"
+            )
+        return ".".join(imap_utf7.encode(part).decode("ascii") for part in parts)
 
     def _scan(self) -> dict[str, Path]:
         files: dict[str, Path] = {}
@@ -147,6 +208,13 @@ class MaildirMailbox:
             raise ValueError(f"{ref} is not a message of {self._name}")
 
 
-def _sibling_sent(path: Path) -> Path:
+def _sibling(path: Path, folder: str) -> Path:
     # Maildir++: the root is INBOX and folders are .Name inside it; a folder's siblings sit beside it.
-    return path.parent / ".Sent" if path.name.startswith(".") else path / ".Sent"
+    return path.parent / f".{folder}" if path.name.startswith(".") else path / f".{folder}"
+
+
+def _ensure_folder(path: Path) -> mailbox.Maildir:
+    folder = mailbox.Maildir(path, create=True)
+    if path.name.startswith("."):
+        (path / "maildirfolder").touch()  # Maildir++: tells Dovecot and Courier it is a folder
+    return folder

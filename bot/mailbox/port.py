@@ -1,8 +1,10 @@
-"""What the bot needs from a mailbox, whatever serves it: list, fetch untouched, mark, keep a sent copy."""
+"""What the bot needs from a mailbox, whatever serves it: list, fetch untouched, mark, keep a sent copy,
+and wait for new mail."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -65,6 +67,12 @@ class Mailbox(Protocol):
 
     def append_sent(self, raw: bytes) -> None:
         """Keep a copy of a reply where staff look for sent mail."""
+        ...
+
+    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait until mail may have arrived since the last `list_refs` (True), or until `timeout` seconds have
+        passed or `stop` is set (False). Looks at `stop` about once a second, so a signal that sets it is
+        answered promptly. A connection lost while waiting raises MailboxUnavailable."""
         ...
 
     def close(self) -> None: ...
