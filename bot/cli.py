@@ -54,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.commands.remind import remind
 
         return remind(app, now, args.dry_run)
+    if args.command in ("digest", "export"):
+        from bot.commands import digest
+
+        if args.command == "export":
+            return digest.export(app, now, args.xlsx)
+        return digest.send(app, now) if args.send else digest.preview(app, now, args.preview)
     return ledger.show_ledger(app, args.json)
 
 
@@ -91,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("message", metavar="MSG", help="账本中的邮件编号、回执号或 SHA-256 前缀")
     remind = commands.add_parser("remind", help="向未报送或待修改的单位发送今天应发的提醒")
     remind.add_argument("--dry-run", action="store_true", help="只列出今天应提醒的单位，不发送")
+    digest_cmd = commands.add_parser("digest", help="工作人员每日报送摘要：预览或立即发送")
+    how = digest_cmd.add_mutually_exclusive_group(required=True)
+    how.add_argument("--preview", type=Path, metavar="FILE.html", help="只生成 HTML 预览，不发送")
+    how.add_argument("--send", action="store_true", help="立即发送今天的摘要（每个收件人每天只发一次）")
+    export = commands.add_parser("export", help="导出汇总表（.xlsx）")
+    export.add_argument("--xlsx", type=Path, required=True, metavar="FILE.xlsx")
     inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
     inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")
     inspect.add_argument("--json", action="store_true", help="每封邮件输出一行 JSON")
