@@ -56,17 +56,44 @@ def take_in(
     backlog: bool,
     existing: MessageRow | None = None,
 ) -> Intake:
+    """The whole of it: a copy of bytes already taken in is only noted; anything else is read and decided."""
+    known = note_known_copy(session, fetched, stored, now, existing)
+    if known is not None:
+        return known
+    mail = parse_message(fetched.raw, services.own_addresses)
+    return take_in_mail(session, fetched, stored, mail, services, now, backlog, existing)
+
+
+def note_known_copy(
+    session: Session, fetched: Fetched, stored: tuple[str, str], now: dt.datetime, existing: MessageRow | None = None
+) -> Intake | None:
+    """The same bytes seen again (another UID, a new UIDVALIDITY): the new ref is recorded, nothing else."""
+    same_bytes = existing or ledger.find_by_sha(session, stored[0])
+    if same_bytes is None or same_bytes.status == "failed":
+        return None
+    ledger.add_ref(session, fetched.ref, same_bytes, now)
+    return Intake(same_bytes.id, "known", same_bytes.kind, "none")
+
+
+def take_in_mail(
+    session: Session,
+    fetched: Fetched,
+    stored: tuple[str, str],
+    mail: Mail,
+    services: Services,
+    now: dt.datetime,
+    backlog: bool,
+    existing: MessageRow | None = None,
+) -> Intake:
+    """A parsed message not yet taken in (or failed before): recorded, checked, decided, its reply queued."""
     raw = fetched.raw
     sha, raw_path = stored  # RawStore.put's (sha256, path): the bytes are hashed once
-    same_bytes = existing or ledger.find_by_sha(session, sha)
-    if same_bytes is not None and same_bytes.status != "failed":
-        ledger.add_ref(session, fetched.ref, same_bytes, now)
-        return Intake(same_bytes.id, "known", same_bytes.kind, "none")
-    mail = parse_message(raw, services.own_addresses)
-    message = same_bytes or MessageRow(
-        sha256=sha, raw_path=raw_path, size=len(raw), recorded_at=ledger.utc(now), status="processing"
+    message = (
+        existing
+        or ledger.find_by_sha(session, sha)
+        or MessageRow(sha256=sha, raw_path=raw_path, size=len(raw), recorded_at=ledger.utc(now), status="processing")
     )
-    _describe(message, mail, fetched)
+    describe(message, mail, fetched)
     session.add(message)
     original = ledger.find_same_message(session, mail.message_id, mail.sender.address)
     if original is not None and original is not message:
@@ -91,7 +118,8 @@ def take_in(
     return Intake(message.id, "processed", mail.kind, reply)
 
 
-def _describe(message: MessageRow, mail: Mail, fetched: Fetched) -> None:
+def describe(message: MessageRow, mail: Mail, fetched: Fetched) -> None:
+    """What the ledger shows of a message whatever became of it: who wrote, when, about what."""
     message.message_id = mail.message_id
     message.arrived_at = ledger.utc(fetched.arrived)
     message.sender = mail.sender.address

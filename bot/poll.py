@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.intake import Intake, Services, take_in
+from bot.intake import Intake, Services, describe, note_known_copy, take_in_mail
 from bot.ledger import ledger
 from bot.ledger.schema import MessageRow
 from bot.mailbox.port import Fetched, Mailbox
 from bot.rawstore import RawStore
+from parsers.message import Mail, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,13 @@ def _take_one(
 ) -> Intake | None:
     # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
     stored = store.put(fetched.raw)
+    mail: Mail | None = None  # kept for the failure record: who wrote, about what
     try:
         with Session(engine) as session:
-            intake = take_in(session, fetched, stored, services, now, report.backlog)
+            intake = note_known_copy(session, fetched, stored, now)
+            if intake is None:
+                mail = parse_message(fetched.raw, services.own_addresses)
+                intake = take_in_mail(session, fetched, stored, mail, services, now, report.backlog)
             if dry_run:
                 session.rollback()
             else:
@@ -91,7 +96,7 @@ def _take_one(
             log.exception("message %s would fail", fetched.ref.uid)
             report.failed += 1
             return None
-        intake = record_failure(engine, fetched, stored, traceback.format_exc(), now)
+        intake = record_failure(engine, fetched, stored, traceback.format_exc(), now, mail)
     report.intakes.append(intake)
     _count(report, intake)
     return intake
@@ -109,8 +114,11 @@ def _count(report: PollReport, intake: Intake) -> None:
     log.info("message %s: %s, %s, reply %s", intake.message_pk, intake.status, intake.kind, intake.reply)
 
 
-def record_failure(engine: Engine, fetched: Fetched, stored: tuple[str, str], trace: str, now: dt.datetime) -> Intake:
-    """A message that could not be processed: kept, with why, for `subbot retry` and the digest."""
+def record_failure(
+    engine: Engine, fetched: Fetched, stored: tuple[str, str], trace: str, now: dt.datetime, mail: Mail | None = None
+) -> Intake:
+    """A message that could not be processed: kept, with why (and, when it was read, who wrote about what),
+    for `subbot retry` and the digest."""
     sha, raw_path = stored
     with Session(engine) as session, session.begin():
         message = ledger.find_by_sha(session, sha)
@@ -127,6 +135,8 @@ def record_failure(engine: Engine, fetched: Fetched, stored: tuple[str, str], tr
             session.add(message)
         else:
             message.status, message.attempts = "failed", message.attempts + 1
+        if mail is not None:
+            describe(message, mail, fetched)
         message.error = trace
         session.flush()
         ledger.add_ref(session, fetched.ref, message, now)

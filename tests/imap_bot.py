@@ -35,12 +35,15 @@ OWN = "plans@society.org.cn"
 MAILS = Path(__file__).parent / "fixtures" / "mail"
 
 
-def write_settings(folder: Path, dovecot: Dovecot, user: str, smtp: SmtpServer, **mailbox: str) -> Path:
+def write_settings(
+    folder: Path, dovecot: Dovecot, user: str, smtp: SmtpServer, templates_dir: Path | None = None, **mailbox: str
+) -> Path:
     """bot.toml for the test servers; `mailbox` adds keys to [mailbox] (processed_keyword, ...)."""
     extra = "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in mailbox.items())
+    templates = f'templates_dir = "{templates_dir}"\n' if templates_dir else ""
     path = folder / "bot.toml"
     path.write_text(
-        f'[bot]\ndata_dir = "{folder / "data"}"\nfrom_address = "{FROM}"\nown_addresses = ["{OWN}"]\n\n'
+        f'[bot]\ndata_dir = "{folder / "data"}"\nfrom_address = "{FROM}"\nown_addresses = ["{OWN}"]\n{templates}\n'
         f'[mailbox]\ntype = "imap"\nhost = "{dovecot.host}"\nport = {dovecot.port}\nusername = "{user}"\n'
         f'security = "plain"\ntimeout = 5\n{extra}\n'
         f'[smtp]\ntype = "smtp"\nhost = "{smtp.host}"\nport = {smtp.port}\nusername = ""\nsecurity = "plain"\n'
