@@ -73,11 +73,17 @@ class Bot:
         self.close()
         self._start()
 
-    def poll(self, now: dt.datetime = NOW, reply_backlog: bool = True) -> tuple[PollReport, FlushReport]:
+    def poll(
+        self, now: dt.datetime = NOW, reply_backlog: bool = True, dry_run: bool = False
+    ) -> tuple[PollReport, FlushReport]:
         """What `subbot poll` does: take in what is new, then send what is due, keeping copies in Sent."""
         app, clock = self.app, lambda: now
         with open_mailbox(self.settings) as mailbox:
-            report = poll_once(mailbox, app.engine, app.store, app.services, clock, reply_backlog=reply_backlog)
+            report = poll_once(
+                mailbox, app.engine, app.store, app.services, clock, dry_run=dry_run, reply_backlog=reply_backlog
+            )
+            if dry_run:
+                return report, FlushReport()
             mailer = open_mailer(self.settings)
             return report, flush_outbox(app.engine, mailer, FROM, clock, mailbox.append_sent)
 

@@ -318,3 +318,21 @@ def test_a_mail_that_fails_is_recorded_with_why_left_unmarked_and_the_poll_goes_
     marked = {parse_message(raws[uid]).message_id: b"$SubbotDone" in flags[uid] for uid in raws}
     assert marked == {message_id: message_id not in failing for message_id in expected}
     assert_answered(smtp_server, {m: replace(e, kind="none") if m in failing else e for m, e in expected.items()})
+
+
+def test_a_dry_run_records_marks_and_sends_nothing_and_is_no_first_run(
+    dovecot: Dovecot, imap_user: str, smtp_server: SmtpServer, start_bot: Callable[..., Bot]
+) -> None:
+    backlog = deliver_everything(dovecot, imap_user)
+    flags = list(flags_without_recent(dovecot.flags(imap_user)))
+    bot = start_bot(processed_keyword="$SubbotDone")
+
+    tried, _ = bot.poll(reply_backlog=False, dry_run=True)
+    due = sum(e.kind != "none" for e in backlog.values())
+    assert (tried.backlog, tried.processed, tried.replies) == (True, len(backlog), {"suppressed": due})
+    assert (bot.messages(), bot.refs(), bot.replies()) == ([], [], [])
+    assert list(flags_without_recent(dovecot.flags(imap_user))) == flags
+
+    report, flushed = bot.poll(reply_backlog=False)  # the real first run: still the backlog
+    assert (report.backlog, report.processed, flushed.sent) == (True, len(backlog), 0)
+    assert smtp_server.received == []
