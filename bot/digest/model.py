@@ -15,6 +15,9 @@ DELIVERABLES = ("plan", "summary")
 CORRECTING = frozenset({"needs_correction", "unreadable", "no_attachment"})
 # With nothing since the last digest to measure from, the first digest covers a day.
 FIRST_WINDOW = dt.timedelta(days=1)
+# Branches yet to send a deliverable are listed by name from this many days before its deadline; earlier,
+# the counts and the workbook's branch sheet say enough.
+LIST_MISSING_WITHIN = 14
 # A mailbox not polled successfully for this long is shown as a problem.
 STALE_POLL = dt.timedelta(hours=1)
 # A reply still pending this long after it was queued (or after a failed attempt) is stuck.
@@ -174,6 +177,7 @@ class Digest:
     counts: tuple[Counts, ...]  # the current deliverable first
     arrivals: tuple[Arrival, ...]
     waiting: tuple[Waiting, ...]
+    missing_listed: tuple[str, ...]  # the deliverables whose missing branches are named, the nearest deadline first
     missing: tuple[Missing, ...]
     late: tuple[Late, ...]
     set_aside: tuple[SetAside, ...]
@@ -195,7 +199,7 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
     local_now = now.astimezone(zone)
     since = (snapshot.last_digest or now - FIRST_WINDOW).astimezone(zone)
     current = current_deliverable(campaign, now)
-    shown = DELIVERABLES[: DELIVERABLES.index(current) + 1]
+    listed = missing_listed(campaign, local_now.date())
     names = {b.name for b in roster.branches}
     activities = tuple(replace(a, arrived=a.arrived.astimezone(zone)) for a in snapshot.activities if a.branch in names)
     order = {b.name: i for i, b in enumerate(roster.branches)}
@@ -213,7 +217,8 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         ),
         arrivals=arrivals(snapshot.mails, since, local_now),
         waiting=waiting(snapshot.statuses, snapshot.mails, local_now),
-        missing=missing(snapshot.statuses, roster, activities, shown, campaign, now),
+        missing_listed=listed,
+        missing=missing(snapshot.statuses, roster, activities, listed, campaign, now),
         late=late(snapshot.statuses, campaign),
         set_aside=set_aside(snapshot.mails, snapshot.replies, zone),
         sent=sent_since(snapshot.replies, since, local_now),
@@ -234,6 +239,11 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
 def current_deliverable(campaign: Campaign, now: dt.datetime) -> str:
     """The first deliverable whose deadline is still ahead; the last one once all have passed."""
     return next((d for d in DELIVERABLES if now < campaign.deadline(d)), DELIVERABLES[-1])
+
+
+def missing_listed(campaign: Campaign, today: dt.date) -> tuple[str, ...]:
+    near = [d for d in DELIVERABLES if (campaign.last_day(d) - today).days <= LIST_MISSING_WITHIN]
+    return tuple(sorted(near, key=lambda d: abs((campaign.last_day(d) - today).days)))
 
 
 def count_statuses(statuses: Iterable[BranchStatus], deliverable: str, campaign: Campaign, today: dt.date) -> Counts:
@@ -308,7 +318,7 @@ def missing(
     contacts = latest_contacts(activities)
     return tuple(
         Missing(b.name, b.kind, d, now >= campaign.deadline(d), b.emails, contacts.get(b.name))
-        for d in reversed(deliverables)
+        for d in deliverables
         for b in roster.branches
         if (b.name, d) in absent
     )

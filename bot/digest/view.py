@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.digest import wording as w
 from bot.digest.facts import Contact
-from bot.digest.model import Arrival, Digest, Missing, StageTally
+from bot.digest.model import Arrival, Digest, StageTally
 from replies.render import Rendered, Renderer
 
 # Long lists are cut here in the mail; the attached workbook always has every row.
@@ -63,9 +63,11 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
                 "problems": list(x.problems[:PROBLEMS_SHOWN]),
                 "problems_more": max(0, len(x.problems) - PROBLEMS_SHOWN),
             }
-            for x in digest.waiting
+            for x in digest.waiting[:LIST_LIMIT]
         ],
-        "missing": _missing_groups(digest.missing),
+        "waiting_count": len(digest.waiting),
+        "missing": _missing_groups(digest),
+        "missing_notes": _missing_notes(digest),
         "late": [
             {
                 "branch": x.branch,
@@ -144,17 +146,30 @@ def _arrival(a: Arrival) -> dict[str, Any]:
     }
 
 
-def _missing_groups(rows: tuple[Missing, ...]) -> list[dict[str, Any]]:
-    groups: list[dict[str, Any]] = []
-    for row in rows:
-        if not groups or groups[-1]["code"] != row.deliverable:
-            groups.append({"code": row.deliverable, "name": w.deliverable(row.deliverable), "rows": []})
-        group = groups[-1]
-        group["overdue"] = row.overdue
-        group["rows"].append(
-            {"branch": row.branch, "kind": row.kind, "emails": list(row.emails), "contact": _contact(row.contact)}
-        )
-    return groups
+def _missing_groups(digest: Digest) -> list[dict[str, Any]]:
+    counts = {c.deliverable: c for c in digest.counts}
+    return [
+        {
+            "name": w.deliverable(d),
+            "overdue": counts[d].days_left < 0,
+            "rows": [
+                {"branch": m.branch, "kind": m.kind, "emails": list(m.emails), "contact": _contact(m.contact)}
+                for m in digest.missing
+                if m.deliverable == d
+            ],
+        }
+        for d in digest.missing_listed
+    ]
+
+
+def _missing_notes(digest: Digest) -> list[str]:
+    """For deliverables whose deadline is still far: a count, not a list of names."""
+    return [
+        f"{w.deliverable(c.deliverable)}{w.days_left(c.days_left, c.deadline_day)}，"
+        f"尚有{c.missing}家未报送，暂不逐一列出（名单见附件“报送情况”）。"
+        for c in digest.counts
+        if c.deliverable not in digest.missing_listed and c.missing
+    ]
 
 
 def _contact(contact: Contact | None) -> str:
@@ -181,8 +196,9 @@ def _health(digest: Digest) -> dict[str, Any]:
                 "attempts": s.attempts,
                 "error": s.last_error,
             }
-            for s in health.stuck
+            for s in health.stuck[:LIST_LIMIT]
         ],
+        "stuck_count": len(health.stuck),
         "refused": health.refused,
         "failed_mails": health.failed_mails,
     }
