@@ -17,6 +17,8 @@ from urllib.parse import quote
 from replies.render import Rendered
 
 REPLY_HEADER = "X-Subbot-Reply"
+# RFC 2047 allows an encoded word of at most 75 characters; email.header's default folding writes 76.
+_WORD_LINE = 74
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|回复|答复|reply)\s*[:：]", re.I)
 DOCX_TYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -67,7 +69,7 @@ def compose(
             message.attach(_attachment(item))
     message["From"] = formataddr((str(Header(sender[0], "utf-8")), sender[1]))
     message["To"] = to
-    message["Subject"] = Header(one_line(rendered.subject), "utf-8").encode()
+    message["Subject"] = _encoded(one_line(rendered.subject), "Subject")
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id
     if thread and thread.message_id:
@@ -77,13 +79,17 @@ def compose(
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message[REPLY_HEADER] = marker
-    message["MIME-Version"] = "1.0"
     return message.as_bytes()
+
+
+def _encoded(text: str, header_name: str = "") -> str:
+    """`text` as RFC 2047 encoded words, each short enough for strict readers."""
+    return Header(text, "utf-8", header_name=header_name or None).encode(maxlinelen=_WORD_LINE)
 
 
 def _attachment(item: FileToAttach) -> MIMEApplication:
     part = MIMEApplication(item.data, _subtype=DOCX_TYPE if item.name.endswith(".docx") else "octet-stream")
-    encoded_word = Header(item.name, "utf-8").encode()
+    encoded_word = _encoded(item.name)
     part.set_param("name", encoded_word)
     part["Content-Disposition"] = f"attachment; filename=\"{encoded_word}\"; filename*=utf-8''{quote(item.name)}"
     return part

@@ -30,7 +30,18 @@ class BranchStatus:
     versions: int
     late: bool
     last_arrived: dt.datetime | None
-    last_reply: str  # e.g. "ack sent", "correction pending", ""
+    last_reply: str  # of the last mail: "ack sent", "correction pending", "none" (not answered); "" if no mail
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """A message whose processing raised: set aside for a person and `subbot retry`."""
+
+    id: int
+    arrived: dt.datetime
+    attempts: int
+    subject: str
+    error: str  # the traceback's last line
 
 
 def branch_statuses(
@@ -64,7 +75,7 @@ def branch_statuses(
                     versions=len(history),
                     late=bool(last and last.late),
                     last_arrived=aware(last.arrived_at) if last else None,
-                    last_reply=replies.get(last.id, "") if last else "",
+                    last_reply=replies.get(last.id, "none") if last else "",
                 )
             )
     return rows
@@ -75,3 +86,15 @@ def _last_replies(session: Session) -> dict[int, str]:
         select(ReplyRow.message_pk, ReplyRow.kind, ReplyRow.status).where(ReplyRow.message_pk.is_not(None))
     )
     return {pk: f"{kind} {status}" for pk, kind, status in rows if pk is not None}
+
+
+def failed_messages(session: Session) -> list[FailedMessage]:
+    rows = session.execute(select(MessageRow).where(MessageRow.status == "failed").order_by(MessageRow.id)).scalars()
+    return [
+        FailedMessage(row.id, aware(row.arrived_at), row.attempts, row.subject, _last_line(row.error)) for row in rows
+    ]
+
+
+def _last_line(trace: str) -> str:
+    lines = trace.strip().splitlines()
+    return lines[-1] if lines else ""

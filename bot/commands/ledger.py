@@ -9,16 +9,19 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from bot.app import App
-from bot.status import STATUS_NAMES, branch_statuses
+from bot.status import STATUS_NAMES, FailedMessage, branch_statuses, failed_messages
 
 DELIVERABLE_NAMES = {"plan": "筹备方案", "summary": "活动总结"}
 REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "reminder": "提醒"}
 REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未发送", "failed": "发送失败"}
+# `decide` leaves a submission unanswered only when the sender's replies for the day reached the cap.
+NO_REPLY = "未回复（已达当日上限）"
 
 
 def show_ledger(app: App, as_json: bool) -> int:
     with Session(app.engine) as session:
         rows = branch_statuses(session, app.roster)
+        failed = failed_messages(session)
     zone = app.campaign.zone
     if as_json:
         for row in rows:
@@ -52,12 +55,27 @@ def show_ledger(app: App, as_json: bool) -> int:
             arrived,
             _reply(row.last_reply),
         )
-    Console(width=140).print(table)
+    console = Console(width=140)
+    console.print(table)
+    if failed:
+        console.print(_failed_table(failed, app))
     return 0
+
+
+def _failed_table(failed: list[FailedMessage], app: App) -> Table:
+    table = Table(title="处理失败、待人工处理的邮件（排除原因后可用 subbot retry 编号 重新处理）")
+    for column in ("编号", "来信时间", "尝试次数", "主题", "错误"):
+        table.add_column(column)
+    for message in failed:
+        arrived = f"{message.arrived.astimezone(app.campaign.zone):%m-%d %H:%M}"
+        table.add_row(str(message.id), arrived, str(message.attempts), message.subject, message.error)
+    return table
 
 
 def _reply(text: str) -> str:
     if not text:
         return ""
+    if text == "none":
+        return NO_REPLY
     kind, _, state = text.partition(" ")
     return f"{REPLY_NAMES.get(kind, kind)}{REPLY_STATES.get(state, state)}"
