@@ -105,7 +105,12 @@ def take_in_mail(
     to = (mail.reply_to or mail.sender).address
     day_start = _day_start(fetched.arrived, services.ctx)
     decision = decide(
-        mail, documents, services.ctx, fetched.arrived, ledger.replies_since(session, to, day_start), services.reply_cap
+        mail,
+        documents,
+        services.ctx,
+        fetched.arrived,
+        ledger.replies_on_day(session, to, day_start),
+        services.reply_cap,
     )
     message.status = "processed"
     session.flush()

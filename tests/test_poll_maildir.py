@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import App, build_app, open_mailbox, open_mailer
-from bot.demo import seed
+from bot.demo import Sample, day, seed, write_message
 from bot.ledger.schema import MessageRow, ReplyRow
 from bot.outbox import FlushReport, flush_outbox
 from bot.poll import PollReport, poll_once
@@ -57,3 +58,29 @@ def test_seeded_inbox_is_recorded_once_and_answered_right(tmp_path: Path, ctx: C
     _, (report2, flushed2) = _poll(settings_path, ctx)
     assert (report2.new, flushed2.sent) == (0, 0)
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 10
+
+
+def test_the_reply_cap_counts_by_the_day_mail_arrived_so_a_backlog_after_an_outage_is_answered(
+    tmp_path: Path, ctx: Context
+) -> None:
+    """Six mails from one sender on one day: five answers (a loop is stopped). Six spread over three
+    days and polled together after an outage: six answers."""
+    settings_path = seed(tmp_path)
+    inbox = tmp_path / "inbox" / "new"
+    for path in inbox.iterdir():
+        path.unlink()
+    same_day = [day(5, 3, h) for h in range(9, 15)]
+    spread = [day(5, 3, 9), day(5, 3, 10), day(5, 4, 9), day(5, 4, 10), day(5, 5, 9), day(5, 5, 10)]
+    for n, (when, address) in enumerate(
+        [(t, "loop@example.com") for t in same_day] + [(t, "outage@example.com") for t in spread]
+    ):
+        sample = Sample("某学会", address, f"方案 {n}", when, "方案见附件。")  # no attachment: a correction each
+        path = inbox / f"{int(when.timestamp())}.{n:03d}.test"
+        path.write_bytes(write_message(sample))
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    app, (report, _) = _poll(settings_path, ctx)
+    assert report.processed == 12
+    with Session(app.engine) as session:
+        replies = [r.to_address for r in session.execute(select(ReplyRow)).scalars()]
+    assert replies.count("loop@example.com") == 5
+    assert replies.count("outage@example.com") == 6

@@ -75,9 +75,19 @@ def add_ref(session: Session, ref: MessageRef, message: MessageRow, now: dt.date
         )
 
 
-def replies_since(session: Session, address: str, since: dt.datetime) -> int:
-    query = select(func.count(ReplyRow.id)).where(
-        ReplyRow.to_address == address, ReplyRow.created_at >= utc(since), ReplyRow.status.in_(("pending", "sent"))
+def replies_on_day(session: Session, address: str, day_start: dt.datetime) -> int:
+    """Replies queued or sent to `address` for mail that arrived on the local day starting at `day_start`:
+    the reply cap counts by the mail's arrival, so a backlog polled after an outage is judged day by day."""
+    day_end = day_start + dt.timedelta(days=1)
+    query = (
+        select(func.count(ReplyRow.id))
+        .join(MessageRow, ReplyRow.message_pk == MessageRow.id)
+        .where(
+            ReplyRow.to_address == address,
+            ReplyRow.status.in_(("pending", "sent")),
+            MessageRow.arrived_at >= utc(day_start),
+            MessageRow.arrived_at < utc(day_end),
+        )
     )
     return int(session.execute(query).scalar_one())
 
