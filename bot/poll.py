@@ -79,7 +79,7 @@ def _take_one(
     dry_run: bool,
 ) -> Intake | None:
     # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
-    stored = store.put(fetched.raw)
+    stored = store.address(fetched.raw) if dry_run else store.put(fetched.raw)
     mail: Mail | None = None  # kept for the failure record: who wrote, about what
     try:
         with Session(engine) as session:

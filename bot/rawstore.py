@@ -12,10 +12,15 @@ class RawStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @staticmethod
+    def address(raw: bytes) -> tuple[str, str]:
+        """(sha256, path relative to the root) where `raw` is or would be stored, writing nothing."""
+        digest = hashlib.sha256(raw).hexdigest()
+        return digest, f"raw/{digest[:2]}/{digest}.eml"
+
     def put(self, raw: bytes) -> tuple[str, str]:
         """Store `raw`; returns (sha256, path relative to the root). Storing twice is harmless."""
-        digest = hashlib.sha256(raw).hexdigest()
-        relative = f"raw/{digest[:2]}/{digest}.eml"
+        digest, relative = self.address(raw)
         path = self.root / relative
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -184,11 +184,6 @@ def test_dry_run_reads_and_decides_but_records_and_sends_nothing(
     assert len(_outbox(tmp_path)) == 10  # twelve mails less an auto-reply and a bounce
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/poll.py _take_one stores the raw mail (RawStore.put) before it looks at dry_run: "
-    "a dry run leaves copies of every mail, personal data, under data/raw/",
-)
 def test_dry_run_leaves_no_copy_of_the_mail_on_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = _demo(tmp_path)
     assert subbot(settings, "poll", "--dry-run", now=AFTER_DEMO) == 0
