@@ -33,14 +33,18 @@ test: $(STAMP) system-deps lint
 	$(BIN)/pytest
 
 # The whole bot on embedded defaults: a Maildir inbox seeded with a dozen branch mails, one poll as on
-# 9 May 2021, replies written as .eml files to demo-out/outbox, then the ledger.
+# 9 May 2021, replies written as .eml files to demo-out/outbox, then the ledger, the staff's digest as
+# HTML and the 汇总表 workbook.
 demo: $(STAMP)
 	rm -rf demo-out
 	$(BIN)/subbot form --out demo-out/空白筹备方案.docx
 	$(BIN)/python -m bot.demo demo-out
 	$(BIN)/subbot --settings demo-out/bot.toml --now 2021-05-09T09:00 poll --reply-backlog
 	$(BIN)/subbot --settings demo-out/bot.toml ledger
+	$(BIN)/subbot --settings demo-out/bot.toml --now 2021-05-09T09:00 digest --preview demo-out/digest.html
+	$(BIN)/subbot --settings demo-out/bot.toml --now 2021-05-09T09:00 export --xlsx demo-out/汇总表.xlsx
 	@echo "回复邮件（.eml）在 demo-out/outbox/，原始邮件与账本在 demo-out/data/"
+	@echo "每日摘要预览在 demo-out/digest.html，汇总表在 demo-out/汇总表.xlsx"
 
 
 bench: $(STAMP)

@@ -131,8 +131,8 @@ def _branches_sheet(sheet: Worksheet, digest: Digest) -> None:
         ("单位名称", "", 28.0),
         ("类别", "", 12.0),
         ("状态", plan, 10.0),
-        ("已受理活动", plan, 8.0),
-        ("待修改活动", plan, 8.0),
+        ("已受理活动", plan, 11.0),
+        ("待修改活动", plan, 11.0),
         ("报送次数", plan, 8.0),
         ("最近报送", plan, 19.0),
         ("是否逾期", plan, 8.0),
@@ -243,6 +243,8 @@ def _heading(sheet: Worksheet, title: str, subtitle: str, headers: Sequence[tupl
             cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTRE
     for index, (_, _, width) in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    lines = max((_lines(name, width) for name, group, width in headers if group), default=1)
+    sheet.row_dimensions[4].height = lines * LINE_POINTS + 5
 
 
 def _body_row(
