@@ -1,0 +1,226 @@
+"""The 2021 campaign rehearsed end to end on a fake clock, against a real Dovecot and a real aiosmtpd, with
+the real `subbot` commands: each day the digest goes to staff at 08:00, reminders at 09:00, the day's mail
+is APPENDed with its arrival time and polled in the evening. What every branch received, and what each
+digest says, is checked against an oracle the test keeps from the scenario itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from imap_bot import write_settings
+from servers.dovecot import PASSWORD, Dovecot
+from servers.smtp import SmtpServer
+
+from bot.cli import main
+from bot.layout import form_layout
+from config import Campaign, Roster
+from parsers.form_writer import FormEntry, write_form
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+STAFF = "staff@example.org"
+DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
+FIRST_DAY, LAST_DAY = dt.date(2021, 4, 27), dt.date(2021, 5, 9)
+
+
+@dataclass(frozen=True)
+class Send:
+    """One branch mail of the scenario and what the bot must make of it."""
+
+    day: dt.date
+    hour: int
+    branch: str
+    subject: str
+    forms: tuple[FormEntry, ...]  # empty: no attachment at all
+    outcome: str  # accepted | needs_correction
+
+
+def plan(branch: str, title: str, time: str = "第一阶段；5月15日—5月16日", mobile: str = "13912345678") -> FormEntry:
+    cells = {
+        "organiser": branch,
+        "title": title,
+        "co_organiser": "无",
+        "time": time,
+        "venue": "北京市海淀区学院路20号",
+        "scale": "约150人",
+        "contact.name": "王玥",
+        "contact.office_phone": "010-62067126",
+        "contact.mobile": mobile,
+        "contact.email": "wangyue@example.com",
+        "address": "北京市海淀区学院路20号",
+    }
+    text = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告，组织青年科技工作者座谈。"
+    return FormEntry(cells, ("团结引领", "为民服务"), ("科技工作者",), text)
+
+
+def d(month: int, day: int) -> dt.date:
+    return dt.date(2021, month, day)
+
+
+SCENARIO = (
+    Send(d(4, 28), 10, "北京石油学会", "活动筹备方案", (plan("北京石油学会", "科学家精神报告会"),), "accepted"),
+    Send(
+        d(4, 28),
+        15,
+        "石油地质专业委员会",
+        "方案两项",
+        (plan("石油地质专业委员会", "地质科普进校园"), plan("石油地质专业委员会", "野外地质考察", "第二阶段；5月28日")),
+        "accepted",
+    ),
+    # A landline where the mobile goes: a correction, reminded on 3 May, corrected on 4 May.
+    Send(
+        d(4, 30),
+        11,
+        "石油工程专业委员会",
+        "筹备方案",
+        (plan("石油工程专业委员会", "钻井开放日", mobile="62067126"),),
+        "needs_correction",
+    ),
+    Send(
+        d(5, 4),
+        16,
+        "石油工程专业委员会",
+        "回复：筹备方案（已修改）",
+        (plan("石油工程专业委员会", "钻井开放日"),),
+        "accepted",
+    ),
+    Send(d(5, 4), 17, "四川省石油学会", "活动方案", (), "needs_correction"),  # "see attachment", none attached
+    Send(
+        d(5, 6),
+        23,
+        "石油化工专业委员会",
+        "方案（截止日当晚）",
+        (plan("石油化工专业委员会", "化工安全开放周"),),
+        "accepted",
+    ),
+    Send(
+        d(5, 8),
+        10,
+        "新疆石油学会",
+        "活动筹备方案（迟交）",
+        (plan("新疆石油学会", "石油精神主题展览", "第三阶段；6月10日"),),
+        "accepted",
+    ),
+)
+# Reminder days for the plan (3 and 1 days before 6 May) and who is owed one then, by the scenario's state.
+REMINDER_DAYS = {d(5, 3), d(5, 5)}
+
+
+@dataclass
+class Oracle:
+    """What the ledger must say, kept from the scenario: each roster branch's plan status and lateness."""
+
+    roster: Roster
+    campaign: Campaign
+    status: dict[str, str] = field(default_factory=dict)
+    late: set[str] = field(default_factory=set)
+
+    def take(self, send: Send, arrived: dt.datetime) -> None:
+        self.status[send.branch] = send.outcome
+        if arrived >= self.campaign.deadline("plan"):
+            self.late.add(send.branch)
+
+    def counts(self) -> dict[str, int]:
+        names = [b.name for b in self.roster.branches]
+        states = Counter(self.status.get(name, "missing") for name in names)
+        return {
+            "已受理": states["accepted"],
+            "待修改": states["needs_correction"],
+            "未报送": states["missing"],
+            "逾期报送": len(self.late),
+            "名单外来信": 0,
+        }
+
+    def owed_reminder(self) -> set[str]:
+        return {b.name for b in self.roster.branches if self.status.get(b.name, "missing") != "accepted"}
+
+
+class Rehearsal:
+    def __init__(self, settings: Path, dovecot: Dovecot, user: str, smtp: SmtpServer) -> None:
+        self.settings, self.dovecot, self.user, self.smtp = settings, dovecot, user, smtp
+        self.seen = 0
+
+    def subbot(self, at: dt.datetime, *args: str) -> None:
+        assert main(["--settings", str(self.settings), "--now", at.isoformat(), *args]) == 0
+
+    def deliver(self, send: Send, roster: Roster, layout_forms: bytes | None) -> dt.datetime:
+        branch = next(b for b in roster.branches if b.name == send.branch)
+        message = EmailMessage()
+        message["From"] = f"{send.branch} <{branch.emails[0]}>"
+        message["To"] = "kepu@example.org"
+        message["Subject"] = send.subject
+        message["Message-ID"] = f"<{send.day:%m%d}.{send.hour}.{abs(hash(send.branch))}@example.com>"
+        message.set_content("您好，附件是我单位的材料，请查收。")
+        if layout_forms is not None:
+            message.add_attachment(layout_forms, maintype=DOCX[0], subtype=DOCX[1], filename=f"{send.branch}.docx")
+        arrived = dt.datetime.combine(send.day, dt.time(send.hour), tzinfo=BEIJING)
+        self.dovecot.append(self.user, message.as_bytes(), internal_date=arrived)
+        return arrived
+
+    def received(self) -> list[email.message.EmailMessage]:
+        """Mail that reached the SMTP server since the last call."""
+        new = self.smtp.received[self.seen :]
+        self.seen = len(self.smtp.received)
+        return [email.message_from_bytes(r.raw, policy=default) for r in new]
+
+
+def days() -> Iterator[dt.date]:
+    day = FIRST_DAY
+    while day <= LAST_DAY:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def digest_counts(message: email.message.EmailMessage) -> dict[str, int]:
+    """The plan column of the digest's 【报送情况】 table, from its plain-text part."""
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    table = text.split("【报送情况】", 1)[1].split("【", 1)[0]
+    found = {}
+    for label, number in re.findall(r"^\s*(\S+)：.*?筹备方案 (\d+)", table, re.M):
+        found[label] = int(number)
+    return found
+
+
+@pytest.fixture
+def rehearsal(
+    tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> Rehearsal:
+    monkeypatch.setenv("SUBBOT_IMAP_PASSWORD", PASSWORD)
+    settings = write_settings(tmp_path, dovecot, imap_user, smtp_server)
+    settings.write_text(settings.read_text(encoding="utf-8") + f'\n[digest]\nto = ["{STAFF}"]\n', encoding="utf-8")
+    return Rehearsal(settings, dovecot, imap_user, smtp_server)
+
+
+def test_the_plan_round_of_2021_day_by_day(rehearsal: Rehearsal, roster: Roster, campaign: Campaign) -> None:
+    layout = form_layout(campaign)
+    oracle = Oracle(roster, campaign)
+    addresses = {b.emails[0]: b.name for b in roster.branches}
+    for day in days():
+        morning = dt.datetime.combine(day, dt.time(8), tzinfo=BEIJING)
+        rehearsal.subbot(morning, "digest", "--send")
+        digests = rehearsal.received()
+        assert [str(m["To"]) for m in digests] == [STAFF], day
+        assert digest_counts(digests[0]) == oracle.counts(), day
+
+        rehearsal.subbot(morning.replace(hour=9), "remind")
+        reminded = {addresses[str(m["To"])] for m in rehearsal.received()}
+        assert reminded == (oracle.owed_reminder() if day in REMINDER_DAYS else set()), day
+
+        sends = [s for s in SCENARIO if s.day == day]
+        for send in sends:
+            forms = write_form(layout, list(send.forms)) if send.forms else None
+            oracle.take(send, rehearsal.deliver(send, roster, forms))
+        rehearsal.subbot(morning.replace(hour=23, minute=30), "poll")
+        replies = rehearsal.received()
+        expected = {(s.branch, "ack" if s.outcome == "accepted" else "correction") for s in sends}
+        got = {(addresses[str(m["To"])], "correction" if "请修改" in str(m["Subject"]) else "ack") for m in replies}
+        assert got == expected, day
+        assert all(m["In-Reply-To"] for m in replies)
