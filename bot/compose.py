@@ -21,6 +21,8 @@ REPLY_HEADER = "X-Subbot-Reply"
 _WORD_LINE = 74
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|回复|答复|reply)\s*[:：]", re.I)
 DOCX_TYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_TYPE = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_SUBTYPES = {".docx": DOCX_TYPE, ".xlsx": XLSX_TYPE}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def compose(
     now: dt.datetime,
     marker: str,
     files: Sequence[FileToAttach] = (),
+    auto_submitted: str = "auto-replied",
 ) -> bytes:
     body = MIMEMultipart("alternative")
     body.attach(MIMEText(rendered.text, "plain", "utf-8"))
@@ -75,8 +78,8 @@ def compose(
     if thread and thread.message_id:
         message["In-Reply-To"] = thread.message_id
         message["References"] = " ".join([*thread.references[-10:], thread.message_id])
-    # RFC 3834: an automatic reply; Outlook and Exchange: send no out-of-office back to it.
-    message["Auto-Submitted"] = "auto-replied"
+    # RFC 3834: auto-replied for a reply, auto-generated for a digest; Outlook and Exchange: no out-of-office back.
+    message["Auto-Submitted"] = auto_submitted
     message["X-Auto-Response-Suppress"] = "All"
     message[REPLY_HEADER] = marker
     return message.as_bytes()
@@ -88,7 +91,8 @@ def _encoded(text: str, header_name: str = "") -> str:
 
 
 def _attachment(item: FileToAttach) -> MIMEApplication:
-    part = MIMEApplication(item.data, _subtype=DOCX_TYPE if item.name.endswith(".docx") else "octet-stream")
+    suffix = "." + item.name.rpartition(".")[2].lower()
+    part = MIMEApplication(item.data, _subtype=_SUBTYPES.get(suffix, "octet-stream"))
     encoded_word = _encoded(item.name)
     part.set_param("name", encoded_word)
     part["Content-Disposition"] = f"attachment; filename=\"{encoded_word}\"; filename*=utf-8''{quote(item.name)}"

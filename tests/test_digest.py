@@ -313,6 +313,8 @@ def test_digest_goes_once_a_day_to_each_address_with_the_workbook(rounds: Rounds
     assert html is not None and "<table" in html.get_content()
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "2021科技工作者日汇总表-20210509.xlsx"
+    assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert message["Auto-Submitted"] == "auto-generated"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_payload(decode=True)))
     assert book.sheetnames == ["汇总表", "报送情况", "统计"]
     with Session(app.engine) as session:

@@ -67,6 +67,7 @@ def digest_row(digest: Digest, services: Services, address: str, now: dt.datetim
         now,
         f"digest-{digest.day:%Y%m%d}",
         [FileToAttach(name, workbook)],
+        auto_submitted="auto-generated",
     )
     return ReplyRow(
         message_pk=None,
