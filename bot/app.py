@@ -16,6 +16,7 @@ from bot.mailbox.imap import ImapSettings, connect_with_retry
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.port import Mailbox
 from bot.mailer import Mailer, OutboxDir, SmtpMailer, SmtpSettings
+from bot.mediastore import MediaStore
 from bot.rawstore import RawStore
 from bot.rules import Context
 from config import Campaign, Roster
@@ -64,6 +65,7 @@ def build_services(settings: Settings, ctx: Context) -> Services:
         own_addresses=settings.own(),
         reply_cap=settings.bot.reply_cap_per_day,
         blank_form=write_form(form_layout(ctx.campaign)),
+        media=MediaStore(settings.bot.data_dir),
     )
 
 

@@ -11,6 +11,8 @@ from bot.check import CheckResult, check_document
 from bot.convert import Converter
 from bot.findings import Finding
 from bot.rules import Context
+from bot.rules.summary import check_summary
+from bot.summary import History, Summary, read_summary
 from config import Branch
 from parsers.message import Attachment, Mail
 
@@ -49,6 +51,12 @@ class Decision:
     reply: ReplyKind
     findings: tuple[MailFinding, ...]
     documents: tuple[DocumentCheck, ...]
+    summary: Summary | None = None  # what a summary mail carried, and the activities it reports
+
+    @property
+    def template(self) -> str:
+        """The reply's templates: a summary is answered with what was received, not with the form's fields."""
+        return f"summary_{self.reply}" if self.deliverable == "summary" else self.reply
 
     @property
     def errors(self) -> tuple[MailFinding, ...]:
@@ -75,18 +83,28 @@ def decide(
     arrived: dt.datetime,
     replies_today: int,
     reply_cap: int,
+    history: History | None = None,
 ) -> Decision:
+    """`history` is what the ledger knew of the branch's summaries and accepted activities (none if not given)."""
     branch, matched_by = identify(mail, documents, ctx)
     if mail.kind != "submission":
         return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), documents)
     deliverable = which_deliverable(mail, documents, ctx)
     late = arrived >= ctx.campaign.deadline(deliverable)
-    verdict, findings = judge(mail, documents, deliverable)
+    summary = None
+    if deliverable == "summary":
+        results = {check.attachment.name: check.result for check in documents}
+        summary = read_summary(mail, results, history or History(), arrived)
+        verdict, findings = judge_summary(mail, summary, ctx)
+    else:
+        verdict, findings = judge(mail, documents, deliverable)
     reply: ReplyKind = "ack" if verdict == "accepted" else "correction"
     reason = f"verdict {verdict}"
     if replies_today >= reply_cap:
         reply, reason = "none", f"reply cap of {reply_cap} a day reached for this sender"
-    return Decision(mail.kind, reason, branch, matched_by, deliverable, late, verdict, reply, findings, documents)
+    return Decision(
+        mail.kind, reason, branch, matched_by, deliverable, late, verdict, reply, findings, documents, summary
+    )
 
 
 def identify(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> tuple[Branch | None, str]:
@@ -116,8 +134,7 @@ def which_deliverable(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Con
 def judge(
     mail: Mail, documents: tuple[DocumentCheck, ...], deliverable: Deliverable
 ) -> tuple[str, tuple[MailFinding, ...]]:
-    if deliverable == "summary":
-        return _judge_summary(mail)
+    """A plan mail's verdict and findings (summaries: `judge_summary`)."""
     if not documents:
         return _no_form(mail)
     has_form = any(check.result.read.activities for check in documents)
@@ -157,13 +174,12 @@ def _no_form(mail: Mail) -> tuple[str, tuple[MailFinding, ...]]:
     return "no_attachment", (MailFinding("", Finding(None, "file", "error", "no_attachment", message)),)
 
 
-def _judge_summary(mail: Mail) -> tuple[str, tuple[MailFinding, ...]]:
-    # The summary's own checks (document, photos, dates) come with the summary round; for now it is
-    # enough that something was sent.
-    if any(a.origin != "inline" for a in mail.attachments) or mail.links:
-        return "accepted", ()
-    message = "邮件中没有找到活动总结、照片或报道链接；请将活动总结和影像资料作为附件发送"
-    return "no_attachment", (MailFinding("", Finding(None, "file", "error", "no_attachment", message)),)
+def judge_summary(mail: Mail, summary: Summary, ctx: Context) -> tuple[str, tuple[MailFinding, ...]]:
+    findings = tuple(MailFinding("", f) for f in check_summary(summary, ctx))
+    if not any(f.finding.severity == "error" for f in findings):
+        return "accepted", findings
+    sent_nothing = not any(a.origin != "inline" for a in mail.attachments) and not summary.media_links
+    return ("no_attachment" if sent_nothing else "needs_correction"), findings
 
 
 def with_document(findings: tuple[MailFinding, ...]) -> tuple[MailFinding, ...]:

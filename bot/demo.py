@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import os
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+
+import docx
 
 from bot.layout import form_layout
 from config import load_campaign
@@ -53,6 +56,17 @@ def _entry(organiser: str, title: str, time: str, mobile: str = "13912345678", *
     }
     plan = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告，组织青年科技工作者座谈。\n三、预期成效：弘扬科学家精神。"
     return FormEntry(cells, ("团结引领", "为民服务"), ("科技工作者",), plan)
+
+
+def summary_document(title: str, *paragraphs: str) -> bytes:
+    """An activity summary as branches write one: a heading and a few paragraphs in Word."""
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 def day(month: int, d: int, h: int = 10) -> dt.datetime:
@@ -185,7 +199,18 @@ def samples() -> list[Sample]:
             "活动总结及照片",
             day(6, 15),
             "活动总结和现场照片见附件，新闻报道：https://news.example.com/2021/0606/kepu.html",
-            (("活动总结.docx", form(), DOCX), ("现场照片1.jpg", PHOTO, "image/jpeg")),
+            (
+                (
+                    "活动总结.docx",
+                    summary_document(
+                        "胜利油田科技展览馆“全国科技工作者日”活动总结",
+                        "6月6日，我馆举办“石油科技开放日”，接待科技工作者和市民300余人。",
+                        "活动展示了油田科技成果，组织了科普讲解和互动体验。",
+                    ),
+                    DOCX,
+                ),
+                ("现场照片1.jpg", PHOTO, "image/jpeg"),
+            ),
         ),
     ]
 

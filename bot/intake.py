@@ -13,8 +13,11 @@ from bot.convert import Converter
 from bot.decide import Decision, check_attachments, decide, with_document
 from bot.ledger import ledger
 from bot.ledger.schema import MessageRow, ReplyRow
+from bot.ledger.summaries import record_summary, summary_history
 from bot.mailbox.port import Fetched
+from bot.mediastore import MediaStore
 from bot.rules import Context
+from bot.summary_reply import summary_view
 from parsers.message import Mail, parse_message
 from replies.render import Renderer
 
@@ -35,6 +38,7 @@ class Services:
     own_addresses: frozenset[str]
     reply_cap: int
     blank_form: bytes
+    media: MediaStore | None = None  # where summaries' photos and videos go; None records them without storing
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,12 @@ def take_in_mail(
         fetched.arrived,
         ledger.replies_on_day(session, to, day_start),
         services.reply_cap,
+        summary_history(session, mail, documents, services.ctx),
     )
     message.status = "processed"
     session.flush()
     ledger.record_decision(session, message, decision)
+    record_summary(session, message, decision, services.media)
     message.receipt = ledger.receipt_for(message, services.ctx.campaign.year)
     ledger.add_ref(session, fetched.ref, message, now)
     reply = (
@@ -150,7 +156,7 @@ def _queue_reply(
 ) -> str:
     assert message.receipt is not None
     context = reply_context(mail, decision, message.receipt, message.arrived_at, services)
-    rendered = services.renderer.render(decision.reply, context)
+    rendered = services.renderer.render(decision.template, context)
     domain = services.from_address.rpartition("@")[2] or "localhost"
     outgoing_id = f"<{message.receipt}.{message.sha256[:16]}@{domain}>"
     files = (
@@ -214,6 +220,7 @@ def reply_context(
         "corrections": [f.finding.message for f in findings if f.finding.severity == "error"],
         "warnings": [f.finding.message for f in findings if f.finding.severity == "warning"],
         "attached_form": any(f.finding.code in SEND_BLANK_FORM for f in decision.findings),
+        "summary": summary_view(decision.summary),
     }
 
 
