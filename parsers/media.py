@@ -54,6 +54,8 @@ _VIDEO_MAGIC = {
     b"\x30\x26\xb2\x75\x8e\x66\xcf\x11": "WMV",  # ASF
     b"\x00\x00\x01\xba": "MPEG",
 }
+# Archives the mail reader cannot open (zip members are unpacked into attachments of their own).
+_ARCHIVES = {b"Rar!\x1a\x07": "RAR", b"7z\xbc\xaf\x27\x1c": "7z"}
 # What Pillow's TIFF reader and libheif raise on malformed input, beyond the usual library errors.
 _EXIF_ERRORS: tuple[type[Exception], ...] = (*LIBRARY_ERRORS, OSError, SyntaxError, RuntimeError)
 _PACKAGE_ERRORS: tuple[type[Exception], ...] = (zipfile.BadZipFile, *_EXIF_ERRORS)
@@ -93,6 +95,9 @@ def classify(data: bytes, name: str) -> tuple[MediaKind, str]:
             return "video", form
     if _is_transport_stream(data):
         return "video", "MPEG-TS"
+    for magic, form in _ARCHIVES.items():
+        if head.startswith(magic):
+            return "other", form
     try:
         kind = sniff(data, name)
     except _EXIF_ERRORS:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import io
 import os
+import zipfile
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -500,3 +502,30 @@ def test_a_correction_names_the_activities_without_saying_they_were_recorded(bot
     (reply,) = bot.poll(at(6, 10, 11))
     assert f"总结对应的活动：\n1. {BJ[2]}（5月28日）" in reply.text and "已登记为" not in reply.text
     assert "<p>总结对应的活动：</p>" in reply.html
+
+
+def test_photos_in_a_zip_are_counted_and_a_rar_is_named_as_unopened(bot: Bot) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("照片/1.jpg", photo(RED, dt.datetime(2021, 5, 28, 9, 0)))
+        package.writestr("照片/2.jpg", photo(GREEN, dt.datetime(2021, 5, 28, 9, 5)))
+    document = ("总结.docx", summary_docx("总结", f"{BJ[2]}顺利举行。"))
+    bot.send(BJ[:2], "活动总结", at(6, 10), "见附件。", document, ("照片.zip", archive.getvalue()))
+    (reply,) = bot.poll(at(6, 10, 11))
+    assert "已收到" in reply.reply["Subject"] and "- 照片：2 张\n" in reply.text
+    rar = b"Rar!\x1a\x07\x01\x00" + bytes(200)
+    bot.send(BJ[:2], "活动总结", at(6, 11), "见附件。", document, ("照片.rar", rar))
+    (reply,) = bot.poll(at(6, 11, 11))
+    # The photos of the first mail count: this one is accepted, and says what it could not open.
+    assert "已收到" in reply.reply["Subject"] and "- 其他附件：「照片.rar」" in reply.text
+
+
+def test_a_rar_without_other_photos_is_asked_for_again_by_name(tmp_path: Path, ctx: Context) -> None:
+    bot = Bot(tmp_path, ctx)
+    rar = b"Rar!\x1a\x07\x01\x00" + bytes(200)
+    document = ("总结.docx", summary_docx("总结", "开放日。"))
+    bot.send(
+        ("胜利油田科技展览馆", "slzlg@example.com"), "活动总结", at(6, 10), "见附件。", document, ("照片.rar", rar)
+    )
+    (reply,) = bot.poll(at(6, 10, 11))
+    assert "（压缩包「照片.rar」无法自动解压，请直接发送照片或改用 zip 格式）" in reply.text

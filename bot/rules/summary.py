@@ -14,6 +14,7 @@ from bot.summary import Planned, Summary
 
 SummaryRule = Callable[[Summary, Context], list[Finding]]
 _EXAMPLES = 5  # names listed in one message before "等"
+UNOPENED = frozenset({"RAR", "7z"})  # archive formats the mail reader does not open
 
 
 def check_document(summary: Summary, ctx: Context) -> list[Finding]:
@@ -59,8 +60,10 @@ def _unreadable_beside(summary: Summary, severity: Severity) -> list[Finding]:
 def check_media(summary: Summary, ctx: Context) -> list[Finding]:
     if summary.has_media or summary.history.media_sent:
         return []
+    archives = "、".join(f"「{f.attachment.name}」" for f in summary.files_of("other") if f.info.format in UNOPENED)
+    unopened = f"（压缩包{archives}无法自动解压，请直接发送照片或改用 zip 格式）" if archives else ""
     message = (
-        "邮件中没有找到活动照片、视频或媒体报道链接；请将现场照片（或视频）作为附件发送，"
+        f"邮件中没有找到活动照片、视频或媒体报道链接{unopened}；请将现场照片（或视频）作为附件发送，"
         "或在邮件正文中附上媒体报道、网盘链接"
     )
     return [finding("photos", "media_missing", message)]
