@@ -12,9 +12,10 @@ from email.message import Message
 from email.parser import BytesParser
 
 from parsers.archive import unpack_zip
+from parsers.auth import NO_RESULTS, SenderCheck, check_sender
 from parsers.body import find_links, html_text
 from parsers.classify import Signs, classify
-from parsers.headers import Headers, decode_value, parse_addresses, parse_date, parse_msg_ids
+from parsers.headers import Headers, decode_raw_text, decode_value, parse_addresses, parse_date, parse_msg_ids
 from parsers.names import fallback_name, safe_name, unique_name
 from parsers.package import sniff
 from parsers.parts import MAX_ATTACHMENT_BYTES, PART_ERRORS, Contents, Piece, read_parts
@@ -58,10 +59,15 @@ class Mail:
     kind: str  # submission | auto_reply | bounce | own
     kind_reason: str
     problems: tuple[str, ...]
+    # What the receiving server's Authentication-Results say of the From address (parsers.auth).
+    sender_check: SenderCheck = NO_RESULTS
 
 
-def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Mail:
-    """Read one raw message (RFC 5322 bytes as fetched from the mailbox)."""
+def parse_message(
+    raw: bytes, own_addresses: frozenset[str] = frozenset(), authserv_ids: frozenset[str] = frozenset()
+) -> Mail:
+    """Read one raw message (RFC 5322 bytes as fetched from the mailbox). `authserv_ids` names the
+    receiving servers whose Authentication-Results are trusted (none: the topmost header's)."""
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError(f"parse_message needs bytes, not {type(raw).__name__}")
     message, problems = _parse(bytes(raw))
@@ -92,6 +98,9 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Ma
         kind=kind,
         kind_reason=reason,
         problems=tuple([*problems, *contents.problems]),
+        sender_check=check_sender(
+            [decode_raw_text(v) for v in headers.all_raw("authentication-results")], sender.address, authserv_ids
+        ),
     )
 
 
