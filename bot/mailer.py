@@ -91,7 +91,7 @@ def send(settings: SmtpSettings, raw: bytes, from_addr: str, to_addrs: Sequence[
         raise SendTemporary(f"{type(exc).__name__}: {exc}") from exc
     if refused:
         # Delivered to the others; the bot writes to one address, so this is only logged.
-        log.warning("SMTP %s: some recipients refused: %s", settings.host, refused)
+        log.warning("SMTP %s: %d recipient(s) refused", settings.host, len(refused))
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class OutboxDir:
             os.replace(partial, self.folder / name)
         except OSError as exc:
             raise SendTemporary(f"cannot write to {self.folder}: {exc}") from exc
-        log.info("outbox: %s for %s from %s", name, ", ".join(to_addrs), from_addr)
+        log.info("outbox: %s written", name)
 
 
 def _tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
