@@ -229,6 +229,10 @@ def _document(attachment: Attachment, result: CheckResult) -> SummaryDocument:
         return SummaryDocument(attachment.name, read.kind, "plan_form", "", "", 0)
     if read.unreadable and read.unreadable.code not in READ_BY_STAFF:
         return SummaryDocument(attachment.name, read.kind, "unreadable", read.unreadable.message, "", 0)
+    if read.unreadable:
+        # Kept for staff, never read again here: "too_large" may be a file that exhausted the sandbox.
+        return SummaryDocument(attachment.name, read.kind, "", "", "", 0)
+    # Read again for its text: the same readers just read it within the sandbox's limits.
     kind = attachment.kind
     return SummaryDocument(
         attachment.name, kind, "", "", read_text(attachment.data, kind), embedded_photos(attachment.data, kind)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import html
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from email import policy
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from summary_files import exif, noise_photo, photo, summary_docx
 
 from bot.app import App, build_app, open_mailbox, open_mailer
+from bot.check import CheckResult
 from bot.demo import DOCX, seed
 from bot.layout import form_layout
 from bot.ledger.schema import ActivityRow, FindingRow, MediaRow, MessageRow, ReplyRow
@@ -30,10 +33,12 @@ from bot.ledger.summaries import activity_stages, stage_of
 from bot.outbox import flush_outbox
 from bot.poll import poll_once
 from bot.rules import Context
-from bot.summary import Planned, classify_link, match_activities
+from bot.summary import History, Planned, classify_link, match_activities, read_summary
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
 from parsers.media import classify, exif_date, read_media, taken_at
+from parsers.message import parse_message
+from parsers.records import PlanRead, Unreadable
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
 PDF_SUMMARY = Path(__file__).parent / "fixtures" / "summary" / "summary.pdf"
@@ -529,3 +534,41 @@ def test_a_rar_without_other_photos_is_asked_for_again_by_name(tmp_path: Path, c
     )
     (reply,) = bot.poll(at(6, 10, 11))
     assert "（压缩包「照片.rar」无法自动解压，请直接发送照片或改用 zip 格式）" in reply.text
+
+
+def test_what_the_sender_named_is_escaped_in_the_html_reply(bot: Bot) -> None:
+    # The mail reader already replaces < > " in file names; what it keeps is escaped by the HTML template.
+    files = (("总结.docx", summary_docx("总结", f"{BJ[2]}顺利举行。")), ("1.jpg", photo(RED)), ("R&D <b>.txt", b"x"))
+    bot.send(BJ[:2], "活动总结", at(6, 10), "见附件。", *files)
+    (reply,) = bot.poll(at(6, 10, 11))
+    (name,) = re.findall(r"其他附件：「(.+)」", reply.text)
+    assert name.startswith("R&D ") and "<" not in name
+    assert f"其他附件：「{html.escape(name, quote=False)}」" in reply.html and "R&amp;D" in reply.html
+
+
+def test_a_summary_the_sandbox_gave_up_on_is_kept_for_staff_and_never_read_again(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What check_limited returns for a file that exhausted its child's limits (a PDF flate bomb, say).
+    pdf = PDF_SUMMARY.read_bytes()
+    unreadable = Unreadable("too_large", "文件内容展开后过大，无法安全读取", "sandbox memory")
+    result = CheckResult("总结.pdf", PlanRead("总结.pdf", "pdf", unreadable=unreadable), ())
+    mail = parse_message(_summary_mail(("总结.pdf", pdf)))
+
+    def never(data: bytes, kind: str) -> str:
+        raise AssertionError("read outside the sandbox")
+
+    monkeypatch.setattr("bot.summary.read_text", never)
+    summary = read_summary(mail, {"总结.pdf": result}, History(), at(6, 10))
+    (document,) = summary.documents
+    assert document.usable and document.text == "" and document.photos == 0
+
+
+def _summary_mail(*files: tuple[str, bytes]) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"{BJ[0]} <{BJ[1]}>"
+    message["Subject"] = "活动总结"
+    message.set_content("见附件。")
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
