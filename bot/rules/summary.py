@@ -1,7 +1,12 @@
 """The rules of an activity summary, listed in one place: a summary document, at least one photo, video or
 media link, photos taken on the activity's dates, and activities the ledger knows and that were held.
 
-A photo without EXIF (a screenshot, a photo sent through WeChat) is not warned about: most are."""
+- A summary document is a readable Word/PDF file (or one kept for staff: a scan, a .doc without
+  LibreOffice) that is not the blank plan form; one the branch sent in an earlier summary mail counts.
+  A photo of the summary is not one. A cloud-drive link stands in for it, with a warning.
+- Photos are attached (or in a zip, or pasted into the body or the document); a press, video or
+  cloud-drive link stands in for them (a summary with only a link and the document is accepted).
+- A photo without EXIF (a screenshot, a photo sent through WeChat) is not warned about: most are."""
 
 from __future__ import annotations
 
