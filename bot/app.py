@@ -63,6 +63,7 @@ def build_services(settings: Settings, ctx: Context) -> Services:
         from_name=settings.bot.from_name,
         from_address=settings.bot.from_address,
         own_addresses=settings.own(),
+        authserv_ids=frozenset(settings.mailbox.authserv_ids),
         reply_cap=settings.bot.reply_cap_per_day,
         blank_form=write_form(form_layout(ctx.campaign)),
         media=MediaStore(settings.bot.data_dir),

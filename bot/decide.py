@@ -7,11 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.check import CheckResult, check_document
+from bot.check import CheckResult
 from bot.convert import Converter
 from bot.findings import Finding
 from bot.rules import Context
+from bot.rules.sender import unauthenticated_sender
 from bot.rules.summary import check_summary
+from bot.sandbox import check_limited
 from bot.summary import History, Summary, read_summary
 from config import Branch
 from parsers.message import Attachment, Mail
@@ -70,7 +72,7 @@ class Decision:
 def check_attachments(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
     """Every attachment that may be a form, read and checked."""
     return tuple(
-        DocumentCheck(a, check_document(a.data, a.name, ctx, convert))
+        DocumentCheck(a, check_limited(a.data, a.name, ctx, convert))  # in a child held to limits
         for a in mail.attachments
         if a.kind in FORM_KINDS and a.origin != "inline"
     )
@@ -89,6 +91,9 @@ def decide(
     branch, matched_by = identify(mail, documents, ctx)
     if mail.kind != "submission":
         return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), documents)
+    if forged := unauthenticated_sender(mail, ctx):  # held for staff: no branch, nothing taken from it, no reply
+        reason = f"sender not authenticated: {mail.sender_check.reason}"
+        return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
     deliverable = which_deliverable(mail, documents, ctx)
     late = arrived >= ctx.campaign.deadline(deliverable)
     summary = None

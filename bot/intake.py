@@ -38,6 +38,8 @@ class Services:
     own_addresses: frozenset[str]
     reply_cap: int
     blank_form: bytes
+    # Receiving servers whose Authentication-Results are trusted; none: the topmost header (parsers.auth).
+    authserv_ids: frozenset[str] = frozenset()
     media: MediaStore | None = None  # where summaries' photos and videos go; None records them without storing
 
 
@@ -64,7 +66,7 @@ def take_in(
     known = note_known_copy(session, fetched, stored, now, existing)
     if known is not None:
         return known
-    mail = parse_message(fetched.raw, services.own_addresses)
+    mail = parse_message(fetched.raw, services.own_addresses, services.authserv_ids)
     return take_in_mail(session, fetched, stored, mail, services, now, backlog, existing)
 
 

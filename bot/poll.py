@@ -85,7 +85,7 @@ def _take_one(
         with Session(engine) as session:
             intake = note_known_copy(session, fetched, stored, now)
             if intake is None:
-                mail = parse_message(fetched.raw, services.own_addresses)
+                mail = parse_message(fetched.raw, services.own_addresses, services.authserv_ids)
                 intake = take_in_mail(session, fetched, stored, mail, services, now, report.backlog)
             if dry_run:
                 session.rollback()

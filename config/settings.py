@@ -16,7 +16,7 @@ from config.errors import ConfigError
 
 ENV_PREFIX = "SUBBOT_"
 # Keys whose environment value is a comma-separated list.
-_LISTS = frozenset({"own_addresses", "to"})
+_LISTS = frozenset({"own_addresses", "to", "authserv_ids"})
 # Keys that mean something for one type of mailbox only, and the other type's key for the same purpose.
 IMAP_ONLY = {"processed_keyword": "processed_flag", "sent_folder": "sent_path"}
 MAILDIR_ONLY = {value: key for key, value in IMAP_ONLY.items()}
@@ -42,6 +42,8 @@ class MailboxSettings(_Section):
     processed_folder: str | None = None
     sent_folder: str | None = None
     sent_path: Path | None = None
+    # The receiving server's authserv-id(s): only its Authentication-Results decide whether a From is genuine.
+    authserv_ids: tuple[str, ...] = ()
 
     @field_validator(*IMAP_ONLY, *MAILDIR_ONLY)
     @classmethod

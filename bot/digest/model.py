@@ -82,7 +82,7 @@ class Late:
 @dataclass(frozen=True)
 class SetAside:
     at: dt.datetime
-    reason: str  # failed | unknown_sender | bounce | reply_refused
+    reason: str  # failed | unknown_sender | bounce | unauthenticated | reply_refused
     who: str
     subject: str
     detail: str
@@ -366,6 +366,8 @@ def _aside_reason(mail: MailFact) -> str:
         return ""
     if mail.kind == "bounce":
         return "bounce"
+    if mail.kind == "unauthenticated":  # a roster address the receiving server did not vouch for
+        return "unauthenticated"
     if mail.kind == "submission" and mail.branch is None:
         return "unknown_sender"
     return ""

@@ -15,12 +15,14 @@ OUTCOME_NAMES = {
     "duplicate": "重复来信",
     "auto_reply": "自动回复",
     "bounce": "退信",
+    "unauthenticated": "发件人未通过验证",
     "unjudged": "未判定",
 }
 ASIDE_NAMES = {
     "failed": "处理失败",
     "unknown_sender": "名单外来信",
     "bounce": "退信",
+    "unauthenticated": "疑似冒名（发件人未通过验证）",
     "reply_refused": "回复被拒收",
 }
 REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "reminder": "催报提醒", "digest": "每日摘要"}
