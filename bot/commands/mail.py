@@ -160,7 +160,7 @@ def inspect(ctx: Context, app_services: Services, files: list[Path], as_json: bo
     """What the bot reads in raw messages and would do, touching neither ledger nor mailbox."""
     for path in files:
         raw = path.read_bytes()
-        mail = parse_message(raw, app_services.own_addresses)
+        mail = parse_message(raw, app_services.own_addresses, app_services.authserv_ids)
         documents = check_attachments(mail, ctx, app_services.convert)
         decision = decide(mail, documents, ctx, mail.date or now, 0, app_services.reply_cap)
         verdicts = {check.attachment.name: check.result.verdict for check in documents}
