@@ -11,6 +11,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from bot.decide import check_attachments, decide
 from bot.intake import Intake, Services, take_in
 from bot.ledger.schema import MessageRow
 from bot.lock import Busy, exclusive
-from bot.mailbox.port import Fetched, MessageRef
+from bot.mailbox.port import Fetched, Mailbox, MessageRef
 from bot.outbox import flush_outbox
 from bot.poll import PollReport, poll_once, record_failure
 from bot.rules import Context
+from bot.runner import Runner
 from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,14 @@ def poll(app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog:
 
 
 def _poll(app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog: bool) -> PollReport:
-    with _mailbox(app) as mailbox, _progress() as progress:
+    with _mailbox(app) as mailbox:
+        return _poll_with(mailbox, app, now, dry_run, reply_backlog)
+
+
+def _poll_with(
+    mailbox: Mailbox, app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog: bool
+) -> PollReport:
+    with _progress() as progress:
         report = poll_once(
             mailbox,
             app.engine,
@@ -98,21 +107,30 @@ def _summary(report: PollReport, dry_run: bool) -> str:
 
 
 def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool) -> int:
-    """Poll every `poll_minutes` until SIGTERM or SIGINT; a poll in progress finishes first."""
+    """Poll at start and whenever mail arrives, at least every `poll_minutes`, until SIGTERM or SIGINT;
+    a poll in progress finishes first."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"subbot 已启动，每{app.settings.bot.poll_minutes:g}分钟检查一次邮箱")
-    while not stop.is_set():
-        try:
-            with exclusive(app.lock_path, wait=True):
-                report = _poll(app, now, False, reply_backlog or app.settings.bot.reply_backlog)
-            log.info(_summary(report, False))
-        except Exception:  # a failed poll (server down, disk full) is logged and tried again next round
-            log.exception("poll failed")
-        stop.wait(app.settings.bot.poll_minutes * 60)
-    print("subbot 已停止")
+    minutes = app.settings.bot.poll_minutes
+    print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
+    rounds = _Rounds(app, now, reply_backlog or app.settings.bot.reply_backlog)
+    Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.lock_path, minutes * 60, stop).run()
+    print("subbot 已停止", flush=True)
     return 0
+
+
+@dataclass
+class _Rounds:
+    app: App
+    now: Callable[[], dt.datetime]
+    reply_backlog: bool
+
+    def poll(self, mailbox: Mailbox) -> None:
+        report = _poll_with(mailbox, self.app, self.now, False, self.reply_backlog)
+        log.info(_summary(report, False))
+        # What was there at the first poll is recorded now: whatever arrives while running is new mail.
+        self.reply_backlog = True
 
 
 def retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:

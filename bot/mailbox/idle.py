@@ -58,7 +58,7 @@ def _watch(client: Any, seconds: float, stop: threading.Event) -> bool:
         responses = client.idle_check(timeout=min(TICK, left))
         for response in responses:
             if response[0] == b"BYE":
-                raise ConnectionAbortedError(f"the server said BYE while idling: {response[-1]!r}")
+                raise ConnectionAbortedError(f"the server said BYE while idling: {response!r}")
         if reports_new(responses):
             return True
         if not responses and _hung_up(client.socket()):
