@@ -14,13 +14,14 @@ import sys
 import time
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docx
 import pytest
+from hostile import hostile_results
 from PIL import Image
 
 from bot.sandbox import Limits
@@ -311,15 +312,61 @@ BAD_FILES: list[tuple[str, str, Callable[[], bytes], str]] = [
 ]
 
 
+# The classes of hostile file, as rows of docs/RELIABILITY.md (tests/hostile/hostile_results.py).
+ROWS = {
+    "Zip bombs and oversized parts in a .docx": (
+        1,
+        [
+            "zip bomb, 256 MiB of XML",
+            "zip bomb lying about its size",
+            "XML part over the size limit",
+            "2001 zip members",
+        ],
+    ),
+    "XML entity expansion and deep nesting in .docx parts": (2, ["billion laughs", "XML nested 5,000 deep"]),
+    "PDFs with thousands of pages, deep nesting or crowded pages": (
+        3,
+        [
+            "PDF of 3,000 pages",
+            "PDF page tree nested 5,000 deep",
+            "PDF content nested 100,000 deep",
+            "PDF page of 24,000 characters",
+        ],
+    ),
+    "Encrypted files": (4, ["password-protected docx", "password-protected PDF", "password-protected PDF (corpus)"]),
+}
+
+
+@pytest.fixture(scope="module")
+def measured() -> Iterator[dict[str, Checked]]:
+    found: dict[str, Checked] = {}
+    yield found
+    for fault, (order, ids) in ROWS.items():
+        rows = [found[i] for i in ids if i in found]
+        if len(rows) == len(ids):
+            codes = sorted({r.result["findings"][0]["code"] for r in rows})
+            hostile_results.record(
+                order,
+                fault,
+                f"{len(ids)} files made at test time ({'; '.join(ids)}), each through `subbot check`",
+                len(ids),
+                f"all unreadable ({', '.join(codes)}) with a Chinese finding, no traceback; "
+                + hostile_results.worst([r.seconds for r in rows], [r.peak_mib for r in rows]),
+                seconds={i: round(found[i].seconds, 2) for i in ids},
+                peak_mib={i: round(found[i].peak_mib) for i in ids},
+            )
+
+
 @pytest.mark.parametrize(
     ("name", "make", "code"), [(f, m, c) for _, f, m, c in BAD_FILES], ids=[i for i, *_ in BAD_FILES]
 )
 def test_bad_file_is_unreadable_in_bounded_time_and_memory(
-    tmp_path: Path, name: str, make: Callable[[], bytes], code: str
+    tmp_path: Path, name: str, make: Callable[[], bytes], code: str, measured: dict[str, Checked], request: Any
 ) -> None:
     path = tmp_path / name
     path.write_bytes(make())
     checked = check_in_child(path)
+    measured[request.node.callspec.id] = checked
     assert checked.returncode == 2
     assert checked.result["verdict"] == "unreadable"
     [finding] = checked.result["findings"]
@@ -363,6 +410,16 @@ def test_a_flate_bomb_pdf_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     assert checked.result["verdict"] == "unreadable"
     assert [f["code"] for f in checked.result["findings"]] == ["too_large"]
     assert checked.peak_mib < PEAK_LIMIT_MIB + (Limits().memory >> 20), f"{checked.peak_mib:.0f} MiB"
+    hostile_results.record(
+        5,
+        "PDF flate bomb (a content stream inflating to 1.2 GB)",
+        "1 MB of PDF through `subbot check`; the read runs in the sandbox (bot/sandbox.py)",
+        1,
+        f"unreadable (too_large) in {checked.seconds:.1f} s; the sandbox peaked at {checked.peak_mib:.0f} MiB "
+        f"under its limit of {Limits().memory >> 20} MiB above the process, the command itself stayed small",
+        seconds=round(checked.seconds, 2),
+        peak_mib=round(checked.peak_mib),
+    )
 
 
 def test_a_library_failure_nobody_foresaw_is_corrupt_with_its_type_kept(
