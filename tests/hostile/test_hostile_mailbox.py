@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+from hostile_results import record
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -106,6 +107,16 @@ def test_a_forged_roster_sender_is_held_for_staff_and_the_genuine_one_answered(t
     assert [str(m["Subject"]).split("（")[0] for m in _outbox(tmp_path)] == ["回复：报送筹备方案"]
     html = _digest_html(app)
     assert "疑似冒名（发件人未通过验证）" in html and "冒名的筹备方案" in html
+    record(
+        9,
+        "A From claiming a roster address that DKIM/SPF/DMARC failed",
+        "the 北京石油学会 form sent twice: once with the receiving server's Authentication-Results saying "
+        "dmarc=fail, once saying pass",
+        2,
+        "the forged one is recorded as unauthenticated, credited to no branch, not answered, and set aside in "
+        "the digest (疑似冒名); the genuine one is accepted and acknowledged",
+        lost=0,
+    )
 
 
 def test_only_the_configured_servers_results_count(tmp_path: Path, ctx: Context) -> None:
@@ -231,3 +242,13 @@ def test_hostile_headers_and_file_names_reach_no_reply_header_no_path_and_no_une
     digest = _digest_html(app)
     assert "<script" not in digest and "<img" not in digest
     assert "&lt;script&gt;" in digest
+    record(
+        10,
+        "CR/LF, paths and HTML in headers and file names",
+        f"encoded CR/LF in Subject and From name, {len(HOSTILE_NAMES) + 3} attachments named with ../, absolute "
+        "and Windows paths, NUL and escape characters, <script> and <img>, a zip with ../ members, a summary",
+        2,
+        "replies carry exactly the headers the bot writes, to the one From address; nothing is written outside the "
+        "data, outbox and inbox folders, nor under a sender's name; reply and digest HTML show the tags escaped",
+        lost=0,
+    )
