@@ -110,7 +110,11 @@ def decode_raw_text(text: str, hint: str | None = None) -> str:
     """Text that may hold raw 8-bit bytes (as surrogate escapes): UTF-8, else legacy Chinese."""
     if text.isascii():
         return text
-    return decode_raw_header(text.encode("utf-8", "surrogateescape"), hint)
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that never was a byte (text from elsewhere than a parser)
+        data = text.encode("utf-8", "replace")
+    return decode_raw_header(data, hint)
 
 
 def clean_line(text: str) -> str:
