@@ -22,12 +22,16 @@ RUN groupadd --system --gid 10001 subbot \
     && chmod 0700 /data
 
 WORKDIR /app
+# Every dependency pinned with its hashes (requirements.lock; the pip-compile command at its top makes it):
+# a changed file on the index fails the build. Installed before the sources, so an edit keeps the layer.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY parsers ./parsers
 COPY replies ./replies
 COPY config ./config
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 USER 10001:10001
 VOLUME ["/data", "/config"]

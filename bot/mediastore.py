@@ -42,7 +42,8 @@ class MediaStore:
         relative = f"media/{sha256[:2]}/{sha256}{SUFFIXES.get(form, '.bin')}"
         path = self.root / relative
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
+                folder.mkdir(exist_ok=True, mode=0o700)
             temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
             # Readable by the bot's user only: photos of people are personal data.
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -23,7 +23,8 @@ class RawStore:
         digest, relative = self.address(raw)
         path = self.root / relative
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
+                folder.mkdir(exist_ok=True, mode=0o700)
             temporary = path.with_suffix(f".tmp{os.getpid()}")
             # Readable by the bot's user only: raw mail holds personal data.
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
