@@ -38,6 +38,13 @@ def migrate(engine: Engine) -> None:
     """Apply every migration not yet applied; a new database gets the whole schema."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # Python's sqlite3 runs CREATE and ALTER outside any transaction unless one was begun by hand: a
+            # process killed half way through a migration left some tables made and the version unstamped,
+            # and every later start failed on "table already exists". One IMMEDIATE transaction makes the
+            # whole upgrade one step, and makes a second process starting at the same moment wait for it.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        connection.commit()
