@@ -5,13 +5,13 @@ when the session drops, and stopping between polls once `stop` is set."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.lock import Busy, exclusive
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxError
+from bot.stop import Stop
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Runner:
     poll: Callable[[Mailbox], None]
     lock_path: Path
     interval: float  # seconds between polls when no mail is seen arriving
-    stop: threading.Event
+    stop: Stop
     backoff: Backoff = Backoff()
 
     def run(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any, Literal
@@ -16,9 +17,16 @@ from servers.tls import Certificate
 
 from bot.mailbox.imap import CHUNK, ImapMailbox, connect_with_retry
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable
+from bot.stop import Stop
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DONE = "$SubbotDone"
+
+
+@pytest.fixture
+def stop() -> Iterator[Stop]:
+    with Stop() as flag:
+        yield flag
 
 
 def mail(subject: str, body: str = "附件是筹备方案，请查收。\n") -> bytes:
@@ -268,7 +276,7 @@ class Waiter:
     """`wait_for_mail` in a thread of its own, as `subbot run` waits while a test acts on the server."""
 
     def __init__(self, box: ImapMailbox, timeout: float = 60.0) -> None:
-        self.stop = threading.Event()
+        self.stop = Stop()
         self.result: bool | BaseException | None = None
         self._thread = threading.Thread(target=self._wait, args=(box, timeout))
         self._thread.start()
@@ -282,6 +290,7 @@ class Waiter:
     def join(self) -> bool | BaseException | None:
         self._thread.join(timeout=30)  # a guard against a hang, not a measurement
         assert not self._thread.is_alive(), "wait_for_mail did not return"
+        self.stop.close()
         return self.result
 
 
@@ -296,14 +305,14 @@ def test_idle_wakes_when_mail_arrives_and_the_session_goes_on(dovecot: Dovecot, 
         assert len(box.list_refs()) == 1
 
 
-def test_mail_since_the_last_listing_is_reported_before_idling(dovecot: Dovecot, imap_user: str) -> None:
+def test_mail_since_the_last_listing_is_reported_before_idling(dovecot: Dovecot, imap_user: str, stop: Stop) -> None:
     with ImapMailbox(dovecot.settings(imap_user)) as box:
         box.list_refs()
         deliver(dovecot, imap_user, 1)
         # Dovecot announces it (EXISTS) in the answer to the next command, where IDLE would never see it.
-        assert box.wait_for_mail(60, threading.Event()) is True
+        assert box.wait_for_mail(60, stop) is True
         assert len(box.list_refs()) == 1
-        assert box.wait_for_mail(0.5, threading.Event()) is False  # listed: no longer news
+        assert box.wait_for_mail(0.5, stop) is False  # listed: no longer news
 
 
 def test_stop_ends_idle_and_leaves_the_session_usable(dovecot: Dovecot, imap_user: str) -> None:
@@ -316,10 +325,10 @@ def test_stop_ends_idle_and_leaves_the_session_usable(dovecot: Dovecot, imap_use
         assert len(list(box.fetch(box.list_refs()))) == 1  # DONE was sent: commands work again
 
 
-def test_idle_is_renewed_and_nothing_new_times_out(dovecot: Dovecot, imap_user: str) -> None:
+def test_idle_is_renewed_and_nothing_new_times_out(dovecot: Dovecot, imap_user: str, stop: Stop) -> None:
     with ImapMailbox(dovecot.settings(imap_user, idle_renew=0.3)) as box:
         box.list_refs()
-        assert box.wait_for_mail(1.5, threading.Event()) is False  # five IDLE commands, each ended with DONE
+        assert box.wait_for_mail(1.5, stop) is False  # five IDLE commands, each ended with DONE
         deliver(dovecot, imap_user, 1)
         waiter = Waiter(box)
         assert waiter.join() is True
@@ -335,12 +344,11 @@ def test_a_server_going_down_during_idle_is_unavailable(dovecot: Dovecot, imap_u
     box.close()
 
 
-def test_without_idle_it_waits_the_whole_timeout(dovecot: Dovecot, imap_user: str) -> None:
+def test_without_idle_it_waits_the_whole_timeout(dovecot: Dovecot, imap_user: str, stop: Stop) -> None:
     with ImapMailbox(dovecot.settings(imap_user, idle=False)) as box:
         box.list_refs()
         deliver(dovecot, imap_user, 1)
-        assert box.wait_for_mail(1.0, threading.Event()) is False
-        stop = threading.Event()
+        assert box.wait_for_mail(1.0, stop) is False
         stop.set()
         assert box.wait_for_mail(60, stop) is False
         assert len(box.list_refs()) == 1

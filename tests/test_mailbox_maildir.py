@@ -8,6 +8,7 @@ import mailbox
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from servers.dovecot import Dovecot
 
 from bot.mailbox.maildir import UIDVALIDITY, MaildirMailbox
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable, MessageRef
+from bot.stop import Stop
 
 NEW_KEY = "1622511000.M1P100.mail"
 CUR_KEY = "1622400000.M2P200.mail"
@@ -22,6 +24,12 @@ NEW_RAW = "Subject: 筹备方案\n\n附件是筹备方案。\n".encode()
 CUR_RAW = b"Subject: old\n\nread by staff\n"
 NEW_TIME = dt.datetime(2021, 6, 1, 1, 30, tzinfo=dt.UTC)
 CUR_TIME = dt.datetime(2021, 5, 30, 18, 40, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def stop() -> Iterator[Stop]:
+    with Stop() as flag:
+        yield flag
 
 
 @pytest.fixture
@@ -149,33 +157,32 @@ def deliver(root: Path, key: str, raw: bytes) -> None:
     os.rename(root / "tmp" / key, root / "new" / key)
 
 
-def test_wait_wakes_for_mail_delivered_since_the_listing(maildir: Path) -> None:
+def test_wait_wakes_for_mail_delivered_since_the_listing(maildir: Path, stop: Stop) -> None:
     box = MaildirMailbox(maildir)
     box.list_refs()
     deliver(maildir, "1622600000.M3P300.mail", NEW_RAW)
-    assert box.wait_for_mail(60, threading.Event()) is True
+    assert box.wait_for_mail(60, stop) is True
     assert len(box.list_refs()) == 3
-    assert box.wait_for_mail(1.5, threading.Event()) is False
+    assert box.wait_for_mail(1.5, stop) is False
 
 
-def test_wait_wakes_for_mail_delivered_while_waiting(maildir: Path) -> None:
+def test_wait_wakes_for_mail_delivered_while_waiting(maildir: Path, stop: Stop) -> None:
     box = MaildirMailbox(maildir)
     box.list_refs()
     delivery = threading.Timer(0.3, deliver, (maildir, "1622600000.M3P300.mail", NEW_RAW))
     delivery.start()
-    assert box.wait_for_mail(60, threading.Event()) is True
+    assert box.wait_for_mail(60, stop) is True
     delivery.join()
 
 
-def test_the_bots_own_marking_does_not_wake_it(maildir: Path) -> None:
+def test_the_bots_own_marking_does_not_wake_it(maildir: Path, stop: Stop) -> None:
     box = MaildirMailbox(maildir, processed_flag="a", processed_folder="Done")
     for ref in box.list_refs():
         box.mark_processed(ref)
-    assert box.wait_for_mail(1.5, threading.Event()) is False
+    assert box.wait_for_mail(1.5, stop) is False
 
 
-def test_stop_ends_the_wait(maildir: Path) -> None:
-    stop = threading.Event()
+def test_stop_ends_the_wait(maildir: Path, stop: Stop) -> None:
     stop.set()
     assert MaildirMailbox(maildir).wait_for_mail(60, stop) is False
 

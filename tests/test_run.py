@@ -25,6 +25,7 @@ from bot.demo import samples, write_message
 from bot.lock import Busy, exclusive
 from bot.mailbox.port import Fetched, Mailbox, MailboxUnavailable, MessageRef
 from bot.runner import Backoff, Runner
+from bot.stop import Stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBBOT = ROOT / ".venv" / "bin" / "subbot"
@@ -40,7 +41,7 @@ class FakeBox:
 
     name = "fake"
 
-    def __init__(self, wait: Callable[[threading.Event], bool]) -> None:
+    def __init__(self, wait: Callable[[Stop], bool]) -> None:
         self._wait = wait
         self.closed = False
 
@@ -56,7 +57,7 @@ class FakeBox:
     def append_sent(self, raw: bytes) -> None:
         pass
 
-    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+    def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         return self._wait(stop)
 
     def close(self) -> None:
@@ -71,7 +72,7 @@ class FakeBox:
         self.close()
 
 
-def stop_waiting(stop: threading.Event) -> bool:
+def stop_waiting(stop: Stop) -> bool:
     stop.set()
     return False
 
@@ -80,18 +81,24 @@ def refuse() -> Mailbox:
     raise MailboxUnavailable("fake", "connection refused")
 
 
-def runner(tmp_path: Path, connect: Callable[[], Mailbox], poll: Callable[[Mailbox], None]) -> Runner:
-    return Runner(connect, poll, tmp_path / "subbot.lock", 0.01, threading.Event(), QUICK)
+@pytest.fixture
+def stop() -> Iterator[Stop]:
+    with Stop() as flag:
+        yield flag
 
 
-def test_reconnects_after_failed_connections_and_a_dropped_wait(tmp_path: Path) -> None:
+def runner(tmp_path: Path, stop: Stop, connect: Callable[[], Mailbox], poll: Callable[[Mailbox], None]) -> Runner:
+    return Runner(connect, poll, tmp_path / "subbot.lock", 0.01, stop, QUICK)
+
+
+def test_reconnects_after_failed_connections_and_a_dropped_wait(tmp_path: Path, stop: Stop) -> None:
     events: list[str] = []
 
-    def drop(stop: threading.Event) -> bool:
+    def drop(stop: Stop) -> bool:
         events.append("wait, dropped")
         raise MailboxUnavailable("fake", "connection reset")
 
-    def finish(stop: threading.Event) -> bool:
+    def finish(stop: Stop) -> bool:
         events.append("wait, stopped")
         return stop_waiting(stop)
 
@@ -104,13 +111,13 @@ def test_reconnects_after_failed_connections_and_a_dropped_wait(tmp_path: Path) 
         boxes.append(box)
         return box
 
-    loop = runner(tmp_path, connect, lambda box: events.append("poll"))
+    loop = runner(tmp_path, stop, connect, lambda box: events.append("poll"))
     loop.run()
     assert events == ["connect", "poll", "wait, dropped", "connect", "connect", "poll", "wait, stopped"]
     assert all(isinstance(box, FakeBox) and box.closed for box in boxes)
 
 
-def test_a_failed_poll_is_logged_and_tried_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_poll_is_logged_and_tried_again(tmp_path: Path, stop: Stop, caplog: pytest.LogCaptureFixture) -> None:
     polls: list[int] = []
 
     def poll(box: Mailbox) -> None:
@@ -119,14 +126,14 @@ def test_a_failed_poll_is_logged_and_tried_again(tmp_path: Path, caplog: pytest.
             raise RuntimeError("disk full")
         loop.stop.set()
 
-    loop = runner(tmp_path, lambda: FakeBox(lambda stop: True), poll)
+    loop = runner(tmp_path, stop, lambda: FakeBox(lambda stop: True), poll)
     with caplog.at_level(logging.ERROR):
         loop.run()
     assert polls == [0, 1]
     assert "poll failed" in caplog.text and "disk full" in caplog.text
 
 
-def test_holds_the_lock_only_while_polling(tmp_path: Path) -> None:
+def test_holds_the_lock_only_while_polling(tmp_path: Path, stop: Stop) -> None:
     seen: list[str] = []
 
     def poll(box: Mailbox) -> None:
@@ -134,19 +141,19 @@ def test_holds_the_lock_only_while_polling(tmp_path: Path) -> None:
             pass
         seen.append("poll held the lock")
 
-    def wait(stop: threading.Event) -> bool:
+    def wait(stop: Stop) -> bool:
         with exclusive(tmp_path / "subbot.lock"):
             seen.append("free while waiting")
         stop.set()
         return False
 
-    runner(tmp_path, lambda: FakeBox(wait), poll).run()
+    runner(tmp_path, stop, lambda: FakeBox(wait), poll).run()
     assert seen == ["poll held the lock", "free while waiting"]
 
 
-def test_waits_for_another_process_polling(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_waits_for_another_process_polling(tmp_path: Path, stop: Stop, caplog: pytest.LogCaptureFixture) -> None:
     polled = threading.Event()
-    loop = runner(tmp_path, lambda: FakeBox(stop_waiting), lambda box: polled.set())
+    loop = runner(tmp_path, stop, lambda: FakeBox(stop_waiting), lambda box: polled.set())
     thread = threading.Thread(target=loop.run)
     with caplog.at_level(logging.INFO), exclusive(tmp_path / "subbot.lock"):
         thread.start()
@@ -156,9 +163,8 @@ def test_waits_for_another_process_polling(tmp_path: Path, caplog: pytest.LogCap
     assert polled.is_set() and not thread.is_alive()
 
 
-def test_stop_during_backoff_ends_the_loop(tmp_path: Path) -> None:
+def test_stop_during_backoff_ends_the_loop(tmp_path: Path, stop: Stop) -> None:
     attempts: list[int] = []
-    stop = threading.Event()
 
     def connect() -> Mailbox:
         attempts.append(1)
@@ -167,6 +173,16 @@ def test_stop_during_backoff_ends_the_loop(tmp_path: Path) -> None:
 
     Runner(connect, lambda box: None, tmp_path / "subbot.lock", 60, stop, Backoff(first=60)).run()
     assert attempts == [1]
+
+
+def test_a_signal_handler_setting_stop_ends_a_wait_at_once(stop: Stop) -> None:
+    previous = signal.signal(signal.SIGUSR1, lambda *_: stop.set())
+    try:
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        assert stop.wait(DEADLINE) is True  # returns on the signal, not at the deadline
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert stop.is_set() and stop.wait(60) is True
 
 
 # --- the command, as a process -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ import json
 import logging
 import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from bot.outbox import flush_outbox
 from bot.poll import PollReport, poll_once, record_failure
 from bot.rules import Context
 from bot.runner import Runner
+from bot.stop import Stop
 from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,13 @@ def _summary(report: PollReport, dry_run: bool) -> str:
 def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool) -> int:
     """Poll at start and whenever mail arrives, at least every `poll_minutes`, until SIGTERM or SIGINT;
     a poll in progress finishes first."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     minutes = app.settings.bot.poll_minutes
-    print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
     rounds = _Rounds(app, now, reply_backlog or app.settings.bot.reply_backlog)
-    Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.lock_path, minutes * 60, stop).run()
+    with Stop() as stop:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
+        Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.lock_path, minutes * 60, stop).run()
     print("subbot 已停止", flush=True)
     return 0
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -25,6 +24,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 
 from bot.mailbox.idle import RENEW, wait_in_idle, wait_with_noop
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
+from bot.stop import Stop
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class ImapMailbox:
                 self._sent = self._find_sent()
             self._client.append(self._sent, raw, flags=[b"\\Seen"])
 
-    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+    def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         if not self._idles:
             with self._translated("NOOP"):
                 return wait_with_noop(self._client, timeout, stop)

@@ -14,7 +14,6 @@ import datetime as dt
 import mailbox
 import os
 import string
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from typing import Self
 from imapclient import imap_utf7  # type: ignore[import-untyped]
 
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
+from bot.stop import Stop
 
 # Maildir keys are unique by construction and never reused, so no validity epoch is needed.
 UIDVALIDITY = 0
@@ -118,7 +118,7 @@ class MaildirMailbox:
             # A sent copy is read already, as any mail client files its own.
             os.rename(self._sent / "new" / key, self._sent / "cur" / f"{key}{INFO}S")
 
-    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+    def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         with self._translated("watch"):
             since = self._listed if self._listed is not None else self._stamp()
             end = time.monotonic() + timeout

@@ -4,11 +4,12 @@ and wait for new mail."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
+
+from bot.stop import Stop
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,10 @@ class Mailbox(Protocol):
         """Keep a copy of a reply where staff look for sent mail."""
         ...
 
-    def wait_for_mail(self, timeout: float, stop: threading.Event) -> bool:
+    def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         """Wait until mail may have arrived since the last `list_refs` (True), or until `timeout` seconds have
-        passed or `stop` is set (False). Looks at `stop` about once a second, so a signal that sets it is
-        answered promptly. A connection lost while waiting raises MailboxUnavailable."""
+        passed or `stop` is set (False): setting it ends the wait at once (IMAP) or within a second (Maildir).
+        A connection lost while waiting raises MailboxUnavailable."""
         ...
 
     def close(self) -> None: ...
