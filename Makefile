@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server.
-# Chromium renders the digest for the layout test.
+# Chromium renders the digest for the layout test. PostgreSQL holds the ledger of the multi-instance tests.
 # Install them when missing (CI runs as root on a fresh machine).
 APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
                 $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd) \
-                $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk)
+                $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk) \
+                $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  echo "installing $(strip $(APT_PACKAGES))"; \

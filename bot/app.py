@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from bot.convert import converter
 from bot.intake import Services
 from bot.layout import form_layout
-from bot.ledger.database import migrate, open_engine
+from bot.ledger.database import lock_engine, migrate, open_engine
+from bot.lock import AdvisoryLock, FileLock, Lock
 from bot.mailbox.imap import ImapSettings, connect_with_retry
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.port import Mailbox
@@ -32,6 +33,7 @@ class App:
     engine: Engine
     store: RawStore
     services: Services
+    lock_engine: Engine | None = None  # a PostgreSQL ledger: what the advisory locks connect with
 
     @property
     def campaign(self) -> Campaign:
@@ -45,13 +47,31 @@ class App:
     def lock_path(self) -> Path:
         return self.settings.bot.data_dir / "subbot.lock"
 
+    @property
+    def poll_lock(self) -> Lock:
+        """Held while polling: one instance at a time takes in this mailbox's mail. With a SQLite ledger, the
+        lock file in the data folder (one lock for everything, on this machine); with PostgreSQL, a database
+        lock per mailbox, which instances on every machine sharing the ledger see."""
+        if self.lock_engine is None:
+            return FileLock(self.lock_path)
+        return AdvisoryLock(self.lock_engine, f"poll:{mailbox_name(self.settings)}")
+
+    @property
+    def jobs_lock(self) -> Lock:
+        """Held around a daily job (digest, reminders) and its sending: the jobs are idempotent per day, and
+        one at a time across instances each sees what the other queued."""
+        if self.lock_engine is None:
+            return FileLock(self.lock_path)
+        return AdvisoryLock(self.lock_engine, "jobs")
+
 
 def build_app(settings: Settings, ctx: Context) -> App:
     data_dir = settings.bot.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = open_engine(settings.database())
+    url = settings.database()
+    engine = open_engine(url)
     migrate(engine)
-    return App(settings, ctx, engine, RawStore(data_dir), build_services(settings, ctx))
+    return App(settings, ctx, engine, RawStore(data_dir), build_services(settings, ctx), lock_engine(url))
 
 
 def build_services(settings: Settings, ctx: Context) -> Services:
@@ -70,6 +90,12 @@ def build_services(settings: Settings, ctx: Context) -> Services:
     )
 
 
+def mailbox_name(settings: Settings) -> str:
+    """The configured mailbox's name, as its adapter names it in the ledger's refs."""
+    box = settings.mailbox
+    return f"maildir:{box.path.absolute()}" if box.type == "maildir" else _imap_settings(settings).name
+
+
 def open_mailbox(settings: Settings, attempts: int = 5) -> Mailbox:
     """The configured mailbox, open; an IMAP server that is unavailable is tried `attempts` times."""
     box = settings.mailbox
@@ -80,7 +106,12 @@ def open_mailbox(settings: Settings, attempts: int = 5) -> Mailbox:
             processed_folder=box.processed_folder,
             sent_path=box.sent_path,
         )
-    imap = ImapSettings(
+    return connect_with_retry(_imap_settings(settings), attempts)
+
+
+def _imap_settings(settings: Settings) -> ImapSettings:
+    box = settings.mailbox
+    return ImapSettings(
         host=box.host,
         port=box.port,
         username=box.username,
@@ -94,7 +125,6 @@ def open_mailbox(settings: Settings, attempts: int = 5) -> Mailbox:
         sent_folder=box.sent_folder,
         idle=box.idle,
     )
-    return connect_with_retry(imap, attempts)
 
 
 def open_mailer(settings: Settings) -> Mailer:

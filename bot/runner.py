@@ -1,6 +1,6 @@
 """`subbot run`'s loop: one mailbox session kept open, a poll at start and whenever mail may have arrived
-(at the latest every `interval` seconds), the poll lock held only while polling, reconnecting with backoff
-when the session drops, and stopping between polls once `stop` is set."""
+(at the latest every `interval` seconds), the poll lock (a file, or a database lock) held only while
+polling, reconnecting with backoff when the session drops, and stopping between polls once `stop` is set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.lock import Busy, exclusive
+from bot.lock import Busy, FileLock, Lock
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxError
 from bot.stop import Stop
 
@@ -31,7 +31,7 @@ class Backoff:
 class Runner:
     connect: Callable[[], Mailbox]  # one attempt; raises MailboxError
     poll: Callable[[Mailbox], None]
-    lock_path: Path
+    lock: Lock | Path  # a Path is a lock file (FileLock)
     interval: float  # seconds between polls when no mail is seen arriving
     stop: Stop
     backoff: Backoff = Backoff()
@@ -67,9 +67,10 @@ class Runner:
     def _poll_locked(self, box: Mailbox) -> bool:
         """Poll under the lock, waiting while another process polls; False if stopped before getting it."""
         told = False
+        lock = FileLock(self.lock) if isinstance(self.lock, Path) else self.lock
         while not self.stop.is_set():
             try:
-                with exclusive(self.lock_path):
+                with lock.hold():
                     self.poll(box)
                     return True
             except Busy:

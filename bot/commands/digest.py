@@ -13,7 +13,7 @@ from bot.app import App, open_mailer
 from bot.digest.mail import current_digest, queue_digest
 from bot.digest.rollup import rollup_name, write_rollup
 from bot.digest.view import render_digest
-from bot.lock import Busy, exclusive
+from bot.lock import Busy
 from bot.outbox import flush_outbox
 
 
@@ -36,7 +36,7 @@ def send(app: App, now: Callable[[], dt.datetime]) -> int:
         print("设置文件的 [digest] 部分没有收件人（to），无法发送每日摘要", file=sys.stderr)
         return 3
     try:
-        with exclusive(app.lock_path, wait=True):
+        with app.jobs_lock.hold(wait=True):
             with Session(app.engine) as session, session.begin():
                 report = queue_digest(session, app.services, staff, now())
             flushed = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)

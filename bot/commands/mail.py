@@ -22,7 +22,7 @@ from bot.app import App, open_mailbox, open_mailer
 from bot.decide import check_attachments, decide
 from bot.intake import Intake, Services, take_in
 from bot.ledger.schema import MessageRow
-from bot.lock import Busy, exclusive
+from bot.lock import Busy
 from bot.mailbox.port import Fetched, Mailbox, MessageRef
 from bot.outbox import flush_outbox
 from bot.poll import PollReport, poll_once, record_failure
@@ -37,7 +37,7 @@ REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "suppressed": "不
 
 def poll(app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog: bool) -> int:
     try:
-        with exclusive(app.lock_path):
+        with app.poll_lock.hold():
             report = _poll(app, now, dry_run, reply_backlog or app.settings.bot.reply_backlog)
     except Busy as exc:
         print(exc, file=sys.stderr)
@@ -115,7 +115,7 @@ def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
-        Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.lock_path, minutes * 60, stop).run()
+        Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.poll_lock, minutes * 60, stop).run()
     print("subbot 已停止", flush=True)
     return 0
 

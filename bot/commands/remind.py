@@ -13,7 +13,7 @@ from bot.app import App, open_mailer
 from bot.intake import DELIVERABLE_NAMES
 from bot.jobs import queue_reminders
 from bot.ledger.schema import ReplyRow
-from bot.lock import Busy, exclusive
+from bot.lock import Busy
 from bot.outbox import flush_outbox
 from bot.reminders import reminders_due
 from bot.status import branch_statuses
@@ -35,7 +35,7 @@ def remind(app: App, now: Callable[[], dt.datetime], dry_run: bool) -> int:
             print(f"  {reminder.branch}：{name}{REASONS[reminder.reason]}，距截止 {reminder.days_left} 天")
         return 0
     try:
-        with exclusive(app.lock_path):
+        with app.jobs_lock.hold():
             with Session(app.engine) as session, session.begin():
                 report = queue_reminders(session, app.services, moment)
             flushed = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)

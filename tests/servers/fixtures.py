@@ -15,6 +15,7 @@ import pytest
 
 from servers.dovecot import DOVECOT, Dovecot
 from servers.net import HOST
+from servers.postgres import Postgres, postgres_bin
 from servers.smtp import SmtpServer
 from servers.tls import Certificate, make_certificate
 
@@ -61,6 +62,24 @@ def dovecot(dovecot_server: Dovecot) -> Dovecot:
 def imap_user() -> str:
     """A user of its own for each test: Dovecot makes the mailbox on first login."""
     return f"u{uuid.uuid4().hex[:12]}@example.org"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(server_dir: Path) -> Iterator[Postgres]:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is missing: `make system-deps` installs postgresql")
+    server = Postgres(server_dir / "postgres", bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> str:
+    """A `[bot] database_url` naming an empty database of this test's own on the session's PostgreSQL."""
+    postgres_server.start()
+    return postgres_server.url(postgres_server.create_database())
 
 
 def _smtp(server: SmtpServer) -> Iterator[SmtpServer]:
