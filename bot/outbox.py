@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.ledger import ledger
+from bot.ledger import ledger, owed
 from bot.ledger.schema import ReplyRow
 from bot.mailbox.port import MailboxError
 from bot.mailer import Mailer, SendPermanent, SendTemporary
@@ -40,14 +40,17 @@ def flush_outbox(
     now: Callable[[], dt.datetime],
     keep_copy: Callable[[bytes], None] | None = None,
 ) -> FlushReport:
+    if keep_copy is not None:
+        _keep_owed_copies(engine, keep_copy)
     with Session(engine) as session:
         due = [reply.id for reply in ledger.pending_replies(session, now())]
     outcomes: list[str] = []
     for reply_id in due:
-        outcome, raw = _send_one(engine, mailer, from_address, now, reply_id)
+        outcome, raw = _send_one(engine, mailer, from_address, now, reply_id, keep_copy is not None)
         outcomes.append(outcome)
         if outcome == "sent" and keep_copy is not None:
             _keep(keep_copy, raw, reply_id)
+            _copy_kept(engine, reply_id)
         if outcome == "server_down":
             # One try while the server is down, not one per reply: against a server that hangs, each
             # try costs the whole timeout. The others stay due and go first next time.
@@ -58,13 +61,12 @@ def flush_outbox(
 
 
 def _send_one(
-    engine: Engine, mailer: Mailer, from_address: str, now: Callable[[], dt.datetime], reply_id: int
+    engine: Engine, mailer: Mailer, from_address: str, now: Callable[[], dt.datetime], reply_id: int, copy: bool
 ) -> tuple[str, bytes]:
-    """Send one pending reply and record what happened: sent, deferred, server_down, failed or skipped."""
+    """Send one pending reply and record what happened: sent, deferred, server_down, failed or skipped.
+    With `copy`, a copy in Sent is owed from the moment it is recorded as sent."""
     with Session(engine) as session, session.begin():
-        # Row-locked while it is sent (PostgreSQL; SQLite has one writer anyway): an instance flushing the
-        # same outbox at the same moment skips this reply rather than sending it a second time.
-        reply = session.get(ReplyRow, reply_id, with_for_update={"skip_locked": True})
+        reply = session.get(ReplyRow, reply_id)
         if reply is None or reply.status != "pending":
             return "skipped", b""
         reply.attempts += 1
@@ -80,11 +82,34 @@ def _send_one(
             log.error("reply %s refused by the SMTP server: %s", reply.id, exc.code)
             return "failed", b""
         reply.status, reply.sent_at = "sent", ledger.utc(now())
+        if copy:
+            owed.owe_copy(session, reply.id, now())
         return "sent", reply.raw
 
 
 def _wait(attempts: int) -> dt.timedelta:
     return BACKOFF[attempts - 1] if attempts <= len(BACKOFF) else LATER
+
+
+def _keep_owed_copies(engine: Engine, keep_copy: Callable[[bytes], None]) -> None:
+    """Copies in Sent of replies a flush that died sent without getting to keep them."""
+    with Session(engine) as session:
+        owed_ids = owed.copies_owed(session)
+    for reply_id in owed_ids:
+        with Session(engine) as session:
+            reply = session.get(ReplyRow, reply_id)
+            raw = reply.raw if reply is not None and reply.status == "sent" else b""
+        if raw:
+            _keep(keep_copy, raw, reply_id)
+        _copy_kept(engine, reply_id)
+    if owed_ids:
+        log.info("%d copies in Sent an earlier round left undone are kept now", len(owed_ids))
+
+
+def _copy_kept(engine: Engine, reply_id: int) -> None:
+    # Kept, or failed and logged: either way not tried again (a Sent folder that refuses would be tried forever).
+    with Session(engine) as session, session.begin():
+        owed.strike_copy(session, reply_id)
 
 
 def _keep(keep_copy: Callable[[bytes], None], raw: bytes, reply_id: int) -> None:

@@ -1,26 +1,32 @@
 """`poll_once`: fetch what the ledger has not seen, take each message in on its own, send what is due.
 The one catch-all per message lives here: a message whose processing raised is recorded as failed with
-its traceback, set aside for a person, and the poll goes on."""
+its traceback, set aside for a person, and the poll goes on. A failure of the bot's own storage (disk full,
+database locked, a read-only folder) is no fault of the message: the poll stops there, loudly, and the
+message stays new for the next poll."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.intake import Intake, Services, describe, note_known_copy, take_in_mail
-from bot.ledger import ledger
+from bot.ledger import ledger, owed
 from bot.ledger.schema import MessageRow
-from bot.mailbox.port import Fetched, Mailbox
+from bot.mailbox.port import Fetched, Mailbox, MessageRef
 from bot.rawstore import RawStore
 from parsers.message import Mail, parse_message
 
 log = logging.getLogger(__name__)
+# OSErrors that say the bot's storage cannot be written, whatever message is being written.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 
 @dataclass
@@ -53,6 +59,8 @@ def poll_once(
         # it would be taken for backlog and never answered.
         first_run = ledger.last_poll(session, mailbox.name) is None
     refs = mailbox.list_refs()
+    if not dry_run:
+        _make_owed_marks(mailbox, engine, refs)
     new = [ref for ref in refs if (ref.uidvalidity, ref.uid) not in known]
     report.seen, report.new = len(refs), len(new)
     report.backlog = first_run and bool(new) and not reply_backlog
@@ -65,8 +73,20 @@ def poll_once(
             progress(done, len(new))
     if not dry_run:
         with Session(engine) as session, session.begin():
+            owed.strike_marks(session, mailbox.name)
             ledger.record_poll(session, mailbox.name, now())
     return report
+
+
+def _make_owed_marks(mailbox: Mailbox, engine: Engine, refs: list[MessageRef]) -> None:
+    """Marks a poll that died (or lost its connection) after recording a message did not get to make.
+    Making one twice is harmless; one no longer in the folder is struck off with the rest at the end."""
+    with Session(engine) as session:
+        due = set(owed.marks_owed(session, mailbox.name)) & set(refs)
+    for ref in sorted(due, key=refs.index):
+        mailbox.mark_processed(ref)
+    if due:
+        log.info("%d messages recorded by an earlier poll are marked processed now", len(due))
 
 
 def _take_one(
@@ -90,8 +110,12 @@ def _take_one(
             if dry_run:
                 session.rollback()
             else:
+                # Marked in the mailbox once committed; owed until the poll ends, in case it ends early.
+                owed.owe_mark(session, fetched.ref, now)
                 session.commit()
-    except Exception:  # the one catch-all: record, set aside, carry on
+    except Exception as exc:  # the one catch-all: record, set aside, carry on
+        if storage_failure(exc):
+            raise
         if dry_run:
             log.exception("message %s would fail", fetched.ref.uid)
             report.failed += 1
@@ -100,6 +124,18 @@ def _take_one(
     report.intakes.append(intake)
     _count(report, intake)
     return intake
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """The database or the disk refused a write (or is locked): no fault of the message being taken in."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OperationalError):
+            return True
+        if isinstance(seen, OSError) and seen.errno in STORAGE_ERRNOS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _count(report: PollReport, intake: Intake) -> None:

@@ -25,6 +25,7 @@ class RawStore:
         if not path.exists():
             for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
                 folder.mkdir(exist_ok=True, mode=0o700)
+            _remove_abandoned(path)
             temporary = path.with_suffix(f".tmp{os.getpid()}")
             # Readable by the bot's user only: raw mail holds personal data.
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -40,3 +41,22 @@ class RawStore:
 
     def get(self, relative: str) -> bytes:
         return (self.root / relative).read_bytes()
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Half-written copies of `path` left by processes that were killed while writing them; a copy whose
+    writer is still alive is its own business."""
+    for partial in path.parent.glob(f"{path.stem}.tmp*"):
+        writer = partial.suffix.removeprefix(".tmp")
+        if writer.isdigit() and not _alive(int(writer)):
+            partial.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and someone else's
+        return True
+    return True
