@@ -66,7 +66,9 @@ def _send_one(
     """Send one pending reply and record what happened: sent, deferred, server_down, failed or skipped.
     With `copy`, a copy in Sent is owed from the moment it is recorded as sent."""
     with Session(engine) as session, session.begin():
-        reply = session.get(ReplyRow, reply_id)
+        # Row-locked while it is sent (PostgreSQL; SQLite has one writer anyway): an instance flushing the
+        # same outbox at the same moment skips this reply rather than sending it a second time.
+        reply = session.get(ReplyRow, reply_id, with_for_update={"skip_locked": True})
         if reply is None or reply.status != "pending":
             return "skipped", b""
         reply.attempts += 1
