@@ -10,9 +10,11 @@ import datetime as dt
 import email
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,6 +162,24 @@ class SlowCollector(Collector):
         return answer
 
 
+class PickyCollector(Collector):
+    """Refuses RCPT for some addresses with `answer` (a mailbox that does not exist, say), takes the rest;
+    counts every RCPT it is asked, so a test can see a refused address is not tried again and again."""
+
+    def __init__(self, refused: frozenset[str], answer: str) -> None:
+        super().__init__()
+        self.refused, self.answer = refused, answer
+        self.asked: Counter[str] = Counter()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        self.asked[address] += 1
+        if address in self.refused:
+            return self.answer
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
 def slow_smtp(pause: float) -> SmtpServer:
     server = SmtpServer("plain")
     server.handler = SlowCollector(pause)
@@ -211,8 +231,8 @@ def imap_section(host: str, port: int, user: str, **extra: Any) -> dict[str, Any
     return {**keys, "timeout": 5, "processed_keyword": KEYWORD, **extra}
 
 
-def subbot(settings: Path, *command: str) -> list[str]:
-    return ["--settings", str(settings), "--now", NOW, *command]
+def subbot(settings: Path, *command: str, now: str = NOW) -> list[str]:
+    return ["--settings", str(settings), "--now", now, *command]
 
 
 ENV = {"SUBBOT_IMAP_PASSWORD": PASSWORD}
@@ -264,6 +284,33 @@ class ForkServer:
         self.process.stdin.close()
         self.process.wait(timeout=DEADLINE)
         self.process.stdout.close()
+
+
+class Running:
+    """`subbot run` in a child of the fork server, until `stop` (SIGTERM) or `kill`."""
+
+    def __init__(self, forks: ForkServer, settings: Path, *flags: str) -> None:
+        self.forks, self.log_path = forks, settings.parent / "subbot.log"
+        self.pid: int | None = forks.start(subbot(settings, "run", *flags), self.log_path)
+
+    def log(self) -> str:
+        return log_text(self.log_path)
+
+    def alive(self) -> bool:
+        return self.pid is not None and self.forks.wait(self.pid, 0) is None
+
+    def stop(self) -> int:
+        assert self.pid is not None
+        self.forks.signal(self.pid, signal.SIGTERM)
+        code = self.forks.wait(self.pid)
+        self.pid = None
+        assert code is not None, "subbot run did not stop on SIGTERM"
+        return code
+
+    def kill(self) -> None:
+        if self.pid is not None:
+            self.forks.wait(self.pid, 0, signal.SIGKILL)
+            self.pid = None
 
 
 def run_subbot(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -331,8 +378,28 @@ class Ledger:
         return result
 
 
-def ledger_path(settings: Path) -> Path:
-    return settings.parent / "data"
+@dataclass(frozen=True)
+class Reference:
+    """What one uninterrupted `subbot poll --reply-backlog` over the mailbox leaves: every faulted run over the
+    same mail must end with the same ledger and the same replies."""
+
+    outcome: dict[str, tuple[Any, ...]]
+    replies: frozenset[str]
+    seconds: float
+
+
+def done(data: Path, reference: Reference, smtp: SmtpServer) -> bool:
+    """Every message taken in and every reply due sent (checked by the ledger and the SMTP server)."""
+    ledger = Ledger.read(data)
+    return len(ledger.messages) == len(reference.outcome) and set(reply_ids(smtp)) >= reference.replies
+
+
+def new_mailbox(tmp: Path, dovecot: Dovecot, smtp: SmtpServer, mails: list[Delivery], **imap: Any) -> tuple[Path, str]:
+    """A fresh Dovecot user holding `mails`, and settings for a bot of its own; `imap` changes [mailbox]."""
+    user = f"f{uuid.uuid4().hex[:12]}@example.org"
+    deliver(dovecot, user, mails)
+    folder = tmp / user.partition("@")[0]
+    return write_settings(folder, imap_section(dovecot.host, imap.pop("port", dovecot.port), user, **imap), smtp), user
 
 
 def leftover_temporaries(data_dir: Path) -> int:

@@ -13,24 +13,23 @@ from __future__ import annotations
 import os
 import random
 import signal
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from fault_results import Result, record, seconds
 from faults_world import (
     HANDOFF_PAUSE,
     Delivery,
     ForkServer,
     Ledger,
+    Reference,
     Stopwatch,
-    deliver,
     imap_section,
     keyworded,
     leftover_temporaries,
     log_text,
+    new_mailbox,
     repeats,
     reply_ids,
     reply_threads,
@@ -47,13 +46,6 @@ SEED = int(os.environ.get("SUBBOT_FAULT_SEED", "20210509"))
 KILLS_PER_ROUND = 40
 
 
-@dataclass(frozen=True)
-class Reference:
-    outcome: dict[str, tuple[object, ...]]
-    replies: frozenset[str]
-    seconds: float
-
-
 @dataclass
 class Tally:
     kills: int = 0
@@ -64,34 +56,6 @@ class Tally:
     caught_up: list[float] = field(default_factory=list)
     sent_copies_extra: int = 0
     rounds: list[int] = field(default_factory=list)
-
-
-def start_round(tmp: Path, dovecot: Dovecot, smtp: SmtpServer, mails: list[Delivery]) -> tuple[Path, str]:
-    user = f"crash{uuid.uuid4().hex[:10]}@example.org"
-    deliver(dovecot, user, mails)
-    folder = tmp / user.partition("@")[0]
-    return write_settings(folder, imap_section(dovecot.host, dovecot.port, user), smtp), user
-
-
-@pytest.fixture(scope="module")
-def reference(
-    tmp_path_factory: pytest.TempPathFactory, forks: ForkServer, dovecot_server: Dovecot, mails: list[Delivery]
-) -> Reference:
-    """The same mail polled once, uninterrupted, by a bot of its own: what every crashed round must end with."""
-    dovecot_server.start()
-    smtp = SmtpServer("plain")
-    smtp.start()
-    try:
-        settings, _ = start_round(tmp_path_factory.mktemp("reference"), dovecot_server, smtp, mails)
-        clock = Stopwatch()
-        log = settings.parent / "subbot.log"
-        assert forks.run(subbot(settings, "poll", "--reply-backlog"), log) == 0, log_text(log)
-        took = clock.seconds()
-        ledger = Ledger.read(settings.parent / "data")
-        assert Counter(r["status"] for r in ledger.replies) == Counter(sent=len(reply_ids(smtp)))
-        return Reference(ledger.outcome(), frozenset(reply_ids(smtp)), took)
-    finally:
-        smtp.stop()
 
 
 def test_killed_anywhere_every_mail_is_recorded_once_and_answered_once(
@@ -157,7 +121,7 @@ def crash_round(
     rng: random.Random,
     tally: Tally,
 ) -> None:
-    settings, user = start_round(tmp, dovecot, smtp, mails)
+    settings, user = new_mailbox(tmp, dovecot, smtp, mails)
     data, log = settings.parent / "data", settings.parent / "subbot.log"
     argv = subbot(settings, "poll", "--reply-backlog")
     handoffs: list[str] = []
