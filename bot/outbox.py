@@ -43,7 +43,7 @@ def flush_outbox(
     if keep_copy is not None:
         _keep_owed_copies(engine, keep_copy)
     with Session(engine) as session:
-        due = [reply.id for reply in ledger.pending_replies(session, now())]
+        due = ledger.due_reply_ids(session, now())
     outcomes: list[str] = []
     for reply_id in due:
         outcome, raw = _send_one(engine, mailer, from_address, now, reply_id, keep_copy is not None)

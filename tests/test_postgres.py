@@ -268,3 +268,27 @@ def test_the_digest_sent_from_two_machines_at_once_goes_once_to_each_address(
 def _subject(raw: bytes) -> str:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     return str(message["Subject"])
+
+
+def test_one_flush_sends_every_reply_due_however_many(
+    tmp_path: Path, ctx: Context, postgres_url: str, smtp_server: SmtpServer
+) -> None:
+    app = seeded_app(tmp_path, ctx, postgres_url, smtp_server)
+    # A deadline day's poll queues more replies than the outbox reads at once (it used to send 100 a round).
+    with Session(app.engine) as session, session.begin():
+        for number in range(250):
+            session.add(
+                ReplyRow(
+                    kind="ack",
+                    to_address=f"branch{number}@example.org",
+                    subject="回执",
+                    outgoing_id=f"<r{number}@example.org>",
+                    raw=f"Message-ID: <r{number}@example.org>\r\nSubject: x\r\n\r\nok\r\n".encode(),
+                    status="pending",
+                    created_at=POLLED.replace(tzinfo=None),
+                )
+            )
+    report = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, lambda: POLLED)
+    assert (report.sent, report.deferred) == (250, 0)
+    assert len(smtp_server.received) == 250
+    app.engine.dispose()

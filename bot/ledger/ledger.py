@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -175,12 +174,13 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def pending_replies(session: Session, now: dt.datetime, limit: int = 100) -> Iterable[ReplyRow]:
+def due_reply_ids(session: Session, now: dt.datetime) -> list[int]:
+    """Every reply due to be sent now, oldest first: ids only, so a poll that took in a thousand mails
+    answers them all in one round without holding a thousand raw replies in memory."""
     query = (
-        select(ReplyRow)
+        select(ReplyRow.id)
         .where(ReplyRow.status == "pending")
         .where((ReplyRow.next_attempt_at.is_(None)) | (ReplyRow.next_attempt_at <= utc(now)))
         .order_by(ReplyRow.id)
-        .limit(limit)
     )
     return list(session.execute(query).scalars())
