@@ -3,6 +3,7 @@ instances), brought to the newest schema."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,14 @@ def database_url(url: str) -> URL:
     return parsed
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, busy_timeout: float = 30.0) -> Engine:
+    """`busy_timeout`: how long a SQLite write waits for another writer before "database is locked"."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "postgresql":
         # A connection the server dropped (restart, failover) is replaced rather than failing a poll.
         return create_engine(parsed, pool_pre_ping=True, connect_args=_pg_keepalive())
     engine = create_engine(parsed)
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout))
     return engine
 
 
@@ -58,11 +60,11 @@ def _pg_keepalive() -> dict[str, Any]:
     return {"keepalives": 1, **client, "options": server}
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(busy_timeout: float, dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets staff read the ledger while the bot writes; a wait rather than "database is locked" at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()

@@ -139,7 +139,8 @@ def _sample(name: str, address: str, subject: str, day: dt.datetime, form: bytes
 
 def deliver(dovecot: Dovecot, user: str, deliveries: list[Delivery]) -> None:
     with dovecot.client(user) as client:
-        client.create_folder(SENT_FOLDER)
+        if not client.folder_exists(SENT_FOLDER):
+            client.create_folder(SENT_FOLDER)
         for d in deliveries:
             client.append("INBOX", d.raw, msg_time=d.arrived)
 
@@ -262,8 +263,17 @@ class ForkServer:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
-    def start(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> int:
-        pid: int = self._ask(op="start", argv=argv, out=str(log), err=str(log), env={**ENV, **(env or {})})["pid"]
+    def start(
+        self, argv: list[str], log: Path, env: dict[str, str] | None = None, limits: dict[str, int] | None = None
+    ) -> int:
+        request = {
+            "argv": argv,
+            "out": str(log),
+            "err": str(log),
+            "env": {**ENV, **(env or {})},
+            "limits": limits or {},
+        }
+        pid: int = self._ask(op="start", **request)["pid"]
         return pid
 
     def wait(self, pid: int, timeout: float = DEADLINE, signum: int | None = None) -> int | None:
@@ -274,8 +284,10 @@ class ForkServer:
     def signal(self, pid: int, signum: int) -> None:
         self._ask(op="signal", pid=pid, signal=signum)
 
-    def run(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> int:
-        code = self.wait(self.start(argv, log, env))
+    def run(
+        self, argv: list[str], log: Path, env: dict[str, str] | None = None, limits: dict[str, int] | None = None
+    ) -> int:
+        code = self.wait(self.start(argv, log, env, limits))
         assert code is not None, f"subbot {argv} still running after {DEADLINE} s"
         return code
 

@@ -7,7 +7,8 @@ kernel wherever it happens to be. The server holds each child's pidfd until it h
 can never reach a recycled process id.
 
 Protocol: one JSON object a line on stdin, one answer a line on stdout.
-  {"op": "start", "argv": [...], "out": PATH, "err": PATH, "env": {...}}      -> {"pid": N}
+  {"op": "start", "argv": [...], "out": PATH, "err": PATH, "env": {...}, "limits": {"fsize": BYTES}}
+                                                                             -> {"pid": N}
   {"op": "wait", "pid": N, "timeout": S, "signal": SIG | null}              -> {"code": C | null, "signalled": bool}
     waits up to S seconds for the child to end; if it has not and `signal` is given, sends it then and waits
     for the end. `code` is the exit status, negative for a signal (as subprocess gives it); null if still running.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -38,11 +40,11 @@ class Children:
     def __init__(self) -> None:
         self.pidfds: dict[int, int] = {}
 
-    def start(self, argv: list[str], out: str, err: str, env: dict[str, str]) -> dict[str, Any]:
+    def start(self, argv: list[str], out: str, err: str, env: dict[str, str], limits: dict[str, int]) -> dict[str, Any]:
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
-            _child(argv, out, err, env)
+            _child(argv, out, err, env, limits)
         self.pidfds[pid] = os.pidfd_open(pid)
         return {"pid": pid}
 
@@ -71,7 +73,7 @@ class Children:
         self.pidfds.clear()
 
 
-def _child(argv: list[str], out: str, err: str, env: dict[str, str]) -> None:
+def _child(argv: list[str], out: str, err: str, env: dict[str, str], limits: dict[str, int]) -> None:
     """Never returns: runs the command as `subbot` would and leaves with its exit status."""
     code = 1
     try:
@@ -82,6 +84,8 @@ def _child(argv: list[str], out: str, err: str, env: dict[str, str]) -> None:
             target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.dup2(target, fd)
         os.environ.update(env)
+        if "fsize" in limits:  # no file may grow past it: write() fails with EFBIG (Python ignores SIGXFSZ)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         code = bot.cli.main(argv)
@@ -104,7 +108,9 @@ def serve() -> None:
             op = request.pop("op")
             started = time.monotonic()
             if op == "start":
-                answer = children.start(request["argv"], request["out"], request["err"], request.get("env", {}))
+                answer = children.start(
+                    request["argv"], request["out"], request["err"], request.get("env", {}), request.get("limits", {})
+                )
             elif op == "wait":
                 answer = children.wait(request["pid"], request["timeout"], request.get("signal"))
             elif op == "signal":
