@@ -134,6 +134,13 @@ class _Rounds:
 
 
 def retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
+    # Under the poll lock, waiting for a poll in progress: its outbox flush and this one would otherwise both
+    # find the same replies pending and send each twice.
+    with app.poll_lock.hold(wait=True):
+        return _retry(app, message, now)
+
+
+def _retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
     with Session(app.engine) as session:
         row = _find(session, message)
         if row is None:

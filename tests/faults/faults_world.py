@@ -13,6 +13,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter
@@ -181,6 +182,22 @@ class PickyCollector(Collector):
         return await super().handle_RCPT(server, session, envelope, address, options)
 
 
+class GateCollector(Collector):
+    """Holds every DATA while its gate is closed (`held` says one is waiting): a bot caught in its outbox
+    flush, holding the poll lock, for as long as a test needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.held = threading.Event(), threading.Event()
+        self.gate.set()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        while not self.gate.is_set():
+            self.held.set()
+            await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+
 def slow_smtp(pause: float) -> SmtpServer:
     server = SmtpServer("plain")
     server.handler = SlowCollector(pause)
@@ -209,7 +226,7 @@ def repeats(values: list[Any]) -> int:
 # --- the bot's settings and its command --------------------------------------------------------------
 
 
-def write_settings(folder: Path, imap: dict[str, Any], smtp: SmtpServer, **bot: Any) -> Path:
+def write_settings(folder: Path, imap: dict[str, Any], smtp: SmtpServer, smtp_timeout: float = 5, **bot: Any) -> Path:
     """bot.toml as staff write it: `imap` is the [mailbox] section, `bot` adds [bot] keys."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"data_dir": str(folder / "data"), "from_address": FROM, "own_addresses": [OWN], **bot}
@@ -217,7 +234,7 @@ def write_settings(folder: Path, imap: dict[str, Any], smtp: SmtpServer, **bot: 
     path.write_text(
         f"[bot]\n{_toml(settings)}\n[mailbox]\n{_toml(imap)}\n"
         f'[smtp]\ntype = "smtp"\nhost = "{smtp.host}"\nport = {smtp.port}\nusername = ""\nsecurity = "plain"\n'
-        "timeout = 5\n",
+        f"timeout = {smtp_timeout}\n",
         encoding="utf-8",
     )
     return path
@@ -301,8 +318,8 @@ class ForkServer:
 class Running:
     """`subbot run` in a child of the fork server, until `stop` (SIGTERM) or `kill`."""
 
-    def __init__(self, forks: ForkServer, settings: Path, *flags: str) -> None:
-        self.forks, self.log_path = forks, settings.parent / "subbot.log"
+    def __init__(self, forks: ForkServer, settings: Path, *flags: str, log: str = "subbot.log") -> None:
+        self.forks, self.log_path = forks, settings.parent / log
         self.pid: int | None = forks.start(subbot(settings, "run", *flags), self.log_path)
 
     def log(self) -> str:
@@ -406,12 +423,16 @@ def done(data: Path, reference: Reference, smtp: SmtpServer) -> bool:
     return len(ledger.messages) == len(reference.outcome) and set(reply_ids(smtp)) >= reference.replies
 
 
-def new_mailbox(tmp: Path, dovecot: Dovecot, smtp: SmtpServer, mails: list[Delivery], **imap: Any) -> tuple[Path, str]:
-    """A fresh Dovecot user holding `mails`, and settings for a bot of its own; `imap` changes [mailbox]."""
+def new_mailbox(
+    tmp: Path, dovecot: Dovecot, smtp: SmtpServer, mails: list[Delivery], bot: dict[str, Any] | None = None, **imap: Any
+) -> tuple[Path, str]:
+    """A fresh Dovecot user holding `mails`, and settings for a bot of its own; `imap` changes [mailbox],
+    `bot` adds [bot] keys (or smtp_timeout)."""
     user = f"f{uuid.uuid4().hex[:12]}@example.org"
     deliver(dovecot, user, mails)
     folder = tmp / user.partition("@")[0]
-    return write_settings(folder, imap_section(dovecot.host, imap.pop("port", dovecot.port), user, **imap), smtp), user
+    section = imap_section(dovecot.host, imap.pop("port", dovecot.port), user, **imap)
+    return write_settings(folder, section, smtp, **(bot or {})), user
 
 
 def leftover_temporaries(data_dir: Path) -> int:
