@@ -30,7 +30,7 @@ from bot.stop import Stop
 UIDVALIDITY = 0
 INFO = ":2,"
 SUBDIRS = ("new", "cur", "tmp")
-TICK = 1.0  # seconds between looks at new/ and cur/ (and at the stop event) while waiting
+TICK = 1.0  # seconds between looks at new/ and cur/ while waiting (a stop ends the wait at once)
 # Lowercase letters are keywords (Dovecot names them in dovecot-keywords). The uppercase ones all mean
 # something to staff's client: Passed, Replied, Seen, Trashed, Draft, Flagged.
 FLAG_LETTERS = frozenset(string.ascii_lowercase)
