@@ -59,6 +59,9 @@ class MailFact:
     error: str  # the last line of the traceback, for failed messages
     attempts: int
     problems: tuple[str, ...]  # the error findings' messages, in the order found
+    # A reply queued for it (of any status). A judged submission without one was over the sender's daily
+    # reply cap: the only reason `decide` answers a submission with none.
+    replied: bool = True
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class Late:
 @dataclass(frozen=True)
 class SetAside:
     at: dt.datetime
-    reason: str  # failed | unknown_sender | bounce | unauthenticated | reply_refused
+    reason: str  # failed | unknown_sender | bounce | unauthenticated | reply_refused | reply_capped
     who: str
     subject: str
     detail: str
@@ -345,7 +345,8 @@ def late(statuses: Iterable[BranchStatus], campaign: Campaign) -> tuple[Late, ..
 
 
 def set_aside(mails: Iterable[MailFact], replies: Iterable[ReplyFact], zone: dt.tzinfo) -> tuple[SetAside, ...]:
-    """Mail a person must look at: failed processing, unknown senders, bounces, replies the server refused."""
+    """Mail a person must look at: failed processing, unknown senders, bounces, replies the server refused,
+    and mail left unanswered because its sender had reached the daily reply cap (a mail loop, often)."""
     rows: list[SetAside] = []
     for m in mails:
         reason = _aside_reason(m)
@@ -368,6 +369,8 @@ def _aside_reason(mail: MailFact) -> str:
         return "bounce"
     if mail.kind == "unauthenticated":  # a roster address the receiving server did not vouch for
         return "unauthenticated"
+    if mail.kind == "submission" and mail.verdict is not None and not mail.replied:
+        return "reply_capped"
     if mail.kind == "submission" and mail.branch is None:
         return "unknown_sender"
     return ""

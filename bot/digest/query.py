@@ -34,6 +34,7 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
     errors = select(FindingRow.message_pk, FindingRow.message).where(FindingRow.severity == "error")
     for pk, message in session.execute(errors.order_by(FindingRow.id)):
         problems.setdefault(pk, []).append(message)
+    replied = set(session.execute(select(ReplyRow.message_pk).where(ReplyRow.message_pk.is_not(None))).scalars())
     m = MessageRow
     columns = (m.id, m.arrived_at, m.recorded_at, m.status, m.kind, m.sender, m.sender_name, m.subject, m.branch)
     rows = session.execute(
@@ -57,6 +58,7 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
             error=_last_line(row.error or ""),
             attempts=row.attempts,
             problems=tuple(problems.get(row.id, ())),
+            replied=row.id in replied,
         )
         for row in rows
     )

@@ -24,6 +24,7 @@ ASIDE_NAMES = {
     "bounce": "退信",
     "unauthenticated": "疑似冒名（发件人未通过验证）",
     "reply_refused": "回复被拒收",
+    "reply_capped": "已达每日回复上限，未回复（疑似邮件循环）",
 }
 REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "reminder": "催报提醒", "digest": "每日摘要"}
 REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未发送", "failed": "发送失败"}

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import email
+import html
 import json
 import os
 import signal
@@ -433,6 +434,13 @@ def new_mailbox(
     folder = tmp / user.partition("@")[0]
     section = imap_section(dovecot.host, imap.pop("port", dovecot.port), user, **imap)
     return write_settings(folder, section, smtp, **(bot or {})), user
+
+
+def digest_rows(page: Path, reason: str) -> list[str]:
+    """The rows of the digest's table of mail set aside for a person (需要人工处理的邮件) that give `reason`."""
+    text = page.read_text(encoding="utf-8")
+    section = text.split("需要人工处理的邮件", 1)[1].split("<h2", 1)[0]
+    return [html.unescape(row) for row in section.split("<tr>") if f">{reason}</td>" in row]
 
 
 def leftover_temporaries(data_dir: Path) -> int:

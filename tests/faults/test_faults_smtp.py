@@ -5,14 +5,24 @@ again, and shown in the digest (`subbot digest --preview`)."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fault_results import Result, record
-from faults_world import NOW, Delivery, ForkServer, Ledger, PickyCollector, log_text, new_mailbox, reply_ids, subbot
+from faults_world import (
+    NOW,
+    Delivery,
+    ForkServer,
+    Ledger,
+    PickyCollector,
+    digest_rows,
+    log_text,
+    new_mailbox,
+    reply_ids,
+    subbot,
+)
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpServer
 
@@ -102,12 +112,6 @@ def test_replies_refused_with_4xx_wait_their_turn_and_go_once(
 
 
 REFUSED_BRANCHES = ("石油炼制分会", "黑龙江省石油学会")
-
-
-def digest_rows(page: Path, reason: str) -> list[str]:
-    """The rows of the digest's table of mail set aside that give `reason`, as text."""
-    text = html.unescape(page.read_text(encoding="utf-8"))
-    return [row for row in text.split("<tr>") if f">{reason}</td>" in row]
 
 
 @pytest.fixture
