@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench system-deps fixtures clean
+.PHONY: demo test lint bench system-deps fixtures clean reliability soak
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -51,9 +51,25 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_forms.py
 
+# docs/RELIABILITY.md, written by the suites: each test that tries a fault or hostile input leaves a JSON
+# row in $(RESULTS) (format: tests/faults/fault_results.py), then the rows become the document. The whole
+# suite runs, so every suite that writes rows is in it; RELIABILITY_TESTS=tests/faults narrows it.
+RESULTS := build/reliability
+RELIABILITY_TESTS ?= tests
+reliability: $(STAMP) system-deps
+	rm -rf $(RESULTS)
+	SUBBOT_RESULTS_DIR=$(CURDIR)/$(RESULTS) $(BIN)/pytest -p no:cacheprovider $(RELIABILITY_TESTS)
+	$(BIN)/python tests/faults/reliability.py $(RESULTS) docs/RELIABILITY.md
+
+# The crash test with 1,000 kills (SUBBOT_FAULT_KILLS), its row replacing the last run's in the document.
+soak: $(STAMP) system-deps
+	SUBBOT_FAULT_KILLS=1000 SUBBOT_RESULTS_DIR=$(CURDIR)/$(RESULTS) $(BIN)/pytest -p no:cacheprovider \
+	  tests/faults/test_faults_crash.py -k anywhere
+	$(BIN)/python tests/faults/reliability.py $(RESULTS) docs/RELIABILITY.md
+
 # Regenerates the golden plan forms (needs soffice); the suite only reads them.
 fixtures: $(STAMP)
 	$(BIN)/python tests/fixtures/make_forms.py
 
 clean:
-	rm -rf $(VENV) demo-out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-out build .mypy_cache .pytest_cache .ruff_cache

@@ -99,8 +99,8 @@ def test_dovecot_stopped_mid_poll_and_started_again(
             duplicated=0,
             recovery=f"{took:.1f} s from Dovecot's start to caught up",
             outcome=(
-                f"{failures(bot)} reconnects with backoff; the message in hand when the server went was marked at "
-                "the next poll; nothing skipped, each reply once"
+                f"{failures(bot)} failed attempt(s), then reconnected with backoff; the message in hand when the "
+                "server went was marked at the next poll; nothing skipped, each reply once"
             ),
         )
     )
@@ -131,7 +131,10 @@ def test_connection_reset_in_the_middle_of_the_fetch(
             lost=0,
             duplicated=0,
             recovery=f"{took:.1f} s from the reset to caught up",
-            outcome=f"{failures(bot)} reconnect with backoff; the whole fetch tried again; nothing skipped, each reply once",
+            outcome=(
+                f"{failures(bot)} failed attempt(s), then reconnected with backoff; the whole fetch tried again; "
+                "nothing skipped, each reply once"
+            ),
         )
     )
 
