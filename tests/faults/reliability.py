@@ -76,7 +76,7 @@ def _number(value: int | None) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
 
 
