@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.app import App, open_mailbox, open_mailer
 from bot.decide import check_attachments, decide
 from bot.intake import Intake, Services, take_in
+from bot.ledger import owed
 from bot.ledger.schema import MessageRow
 from bot.lock import Busy
 from bot.mailbox.port import Fetched, Mailbox, MessageRef
@@ -161,6 +162,8 @@ def _retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
         with Session(app.engine) as session:
             existing = session.get(MessageRow, row.id)
             intake: Intake = take_in(session, fetched, stored, app.services, now(), False, existing)
+            if ref is not None:  # set aside unmarked when it failed: marked processed by the next poll
+                owed.owe_mark(session, fetched.ref, now())
             session.commit()
     except Exception:  # noqa: BLE001 - the same catch-all as the poll: record again, do not crash
         record_failure(app.engine, fetched, stored, traceback.format_exc(), now())
