@@ -6,16 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.app import App, open_mailer
 from bot.compose import Thread, compose
+from bot.digest.mail import queue_digest
 from bot.intake import DELIVERABLE_NAMES, Services
 from bot.ledger import ledger
 from bot.ledger.schema import FindingRow, MessageRow, ReplyRow
+from bot.outbox import flush_outbox
 from bot.reminders import Reminder, reminders_due
+from bot.scheduler import DailyJob
 from bot.status import branch_statuses
 
 log = logging.getLogger(__name__)
@@ -111,3 +117,38 @@ def _reminder_row(
         reason=reminder.reason,
         created_at=ledger.utc(now),
     )
+
+
+def daily_jobs(app: App, now: Callable[[], dt.datetime]) -> list[DailyJob]:
+    """`subbot run`'s scheduled work: reminders at the campaign's hour, the digest at the settings' hour.
+    Each holds the poll lock (its outbox flush must not overlap a poll's) and the jobs lock (one instance)."""
+
+    def flush() -> None:
+        flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)
+
+    def remind() -> None:
+        with _held(app):
+            with Session(app.engine) as session, session.begin():
+                queue_reminders(session, app.services, now())
+            flush()
+
+    def digest() -> None:
+        with _held(app):
+            with Session(app.engine) as session, session.begin():
+                queue_digest(session, app.services, app.settings.digest.to, now())
+            flush()
+
+    jobs = [DailyJob("reminders", app.campaign.reminders.at, remind)]
+    if app.settings.digest.to:
+        jobs.append(DailyJob("digest", app.settings.digest.hour, digest))
+    return jobs
+
+
+@contextmanager
+def _held(app: App) -> Iterator[None]:
+    """The poll lock and the jobs lock, waiting for each; with a SQLite ledger they are one lock file."""
+    with ExitStack() as stack:
+        stack.enter_context(app.poll_lock.hold(wait=True))
+        if app.jobs_lock != app.poll_lock:
+            stack.enter_context(app.jobs_lock.hold(wait=True))
+        yield

@@ -4,6 +4,7 @@ arrives while it runs is answered, SIGTERM and SIGINT stop it cleanly, a server 
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import json
 import logging
@@ -20,12 +21,15 @@ from typing import Any, Self
 import pytest
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
+from test_scheduler import BEIJING, set_next_run
 
 from bot.demo import samples, write_message
+from bot.ledger.database import open_engine, sqlite_url
 from bot.lock import Busy, exclusive
 from bot.mailbox.port import Fetched, Mailbox, MailboxUnavailable, MessageRef
 from bot.runner import Backoff, Runner
 from bot.stop import Stop
+from parsers.message import parse_message
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBBOT = ROOT / ".venv" / "bin" / "subbot"
@@ -341,3 +345,33 @@ def test_watches_a_maildir_marks_what_it_answered_and_stops_on_sigint(
     assert len(list((inbox / ".Sent" / "cur").iterdir())) == 1
     code, out = bot.stop(signal.SIGINT)
     assert (code, out.splitlines()[-1]) == (0, "subbot 已停止")
+
+
+def test_a_digest_missed_while_the_bot_was_down_is_sent_once_when_it_comes_back(
+    tmp_path: Path, smtp_server: SmtpServer, start: Callable[[Path], Bot]
+) -> None:
+    inbox = tmp_path / "inbox"
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    settings = write_settings(tmp_path, smtp_server, {"type": "maildir", "path": str(inbox)})
+    hours_away = (dt.datetime.now(BEIJING) + dt.timedelta(hours=6)).strftime("%H:%M:00")
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + f'\n[digest]\nto = ["staff@example.org"]\nhour = {hours_away}\n',
+        encoding="utf-8",
+    )
+    bot = start(settings)
+    bot.wait_for(lambda: bot.polls() == 1, "first poll")
+    assert bot.stop()[0] == 0
+    assert smtp_server.received == []  # not yet due
+    engine = open_engine(sqlite_url(tmp_path / "data" / "ledger.sqlite3"))
+    set_next_run(engine, "digest", dt.datetime.now(BEIJING) - dt.timedelta(days=2))  # down for two days
+
+    bot = start(settings)
+    bot.wait_for(lambda: len(smtp_server.received) == 1, "the missed digest")
+    bot.wait_for(lambda: bot.polls() >= 1, "first poll")
+    assert bot.stop()[0] == 0
+    bot = start(settings)  # and a restart sends no second one
+    bot.wait_for(lambda: bot.polls() == 1, "first poll")
+    assert bot.stop()[0] == 0
+    assert [r.rcpt_tos for r in smtp_server.received] == [("staff@example.org",)]
+    assert "摘要" in parse_message(smtp_server.received[0].raw).subject

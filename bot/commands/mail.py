@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.app import App, open_mailbox, open_mailer
 from bot.decide import check_attachments, decide
 from bot.intake import Intake, Services, take_in
+from bot.jobs import daily_jobs
 from bot.ledger import owed
 from bot.ledger.schema import MessageRow
 from bot.lock import Busy
@@ -29,6 +30,7 @@ from bot.outbox import flush_outbox
 from bot.poll import PollReport, poll_once, record_failure
 from bot.rules import Context
 from bot.runner import Runner
+from bot.scheduler import start_scheduler
 from bot.stop import Stop
 from parsers.message import parse_message
 
@@ -116,7 +118,12 @@ def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
-        Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.poll_lock, minutes * 60, stop).run()
+        # Reminders and the digest on their hours; one missed while the bot was down runs once now.
+        scheduler = start_scheduler(app.engine, app.campaign.zone, daily_jobs(app, now))
+        try:
+            Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.poll_lock, minutes * 60, stop).run()
+        finally:
+            scheduler.shutdown(wait=True)
     print("subbot 已停止", flush=True)
     return 0
 
