@@ -19,6 +19,7 @@ import pytest
 from imap_bot import write_settings
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
+from summary_files import photo, summary_docx
 
 from bot.cli import main
 from bot.layout import form_layout
@@ -28,7 +29,8 @@ from parsers.form_writer import FormEntry, write_form
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 STAFF = "staff@example.org"
 DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
-FIRST_DAY, LAST_DAY = dt.date(2021, 4, 27), dt.date(2021, 5, 9)
+# The days rehearsed: the plan round, and the summary round around its deadline.
+ROUNDS = ((dt.date(2021, 4, 27), dt.date(2021, 5, 9)), (dt.date(2021, 6, 11), dt.date(2021, 6, 20)))
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ class Send:
     hour: int
     branch: str
     subject: str
-    forms: tuple[FormEntry, ...]  # empty: no attachment at all
+    forms: tuple[FormEntry, ...]  # plan forms, in one .docx; none and no files: no attachment at all
     outcome: str  # accepted | needs_correction
+    files: tuple[tuple[str, bytes], ...] = ()  # other attachments: summaries, photos
+    deliverable: str = "plan"
 
 
 def plan(branch: str, title: str, time: str = "第一阶段；5月15日—5月16日", mobile: str = "13912345678") -> FormEntry:
@@ -65,7 +69,7 @@ def d(month: int, day: int) -> dt.date:
     return dt.date(2021, month, day)
 
 
-SCENARIO = (
+SCENARIO: tuple[Send, ...] = (
     Send(d(4, 28), 10, "北京石油学会", "活动筹备方案", (plan("北京石油学会", "科学家精神报告会"),), "accepted"),
     Send(
         d(4, 28),
@@ -110,37 +114,73 @@ SCENARIO = (
         "accepted",
     ),
 )
-# Reminder days for the plan (3 and 1 days before 6 May) and who is owed one then, by the scenario's state.
-REMINDER_DAYS = {d(5, 3), d(5, 5)}
+SUMMARY_DOCX = summary_docx("活动总结", "5月15日，我会举办科学家精神报告会，到场约150人。")
+
+
+def summary(day: dt.date, hour: int, branch: str, outcome: str, *files: tuple[str, bytes]) -> Send:
+    return Send(day, hour, branch, "活动总结及照片", (), outcome, files, "summary")
+
+
+SCENARIO += (
+    summary(
+        d(6, 12),
+        10,
+        "北京石油学会",
+        "accepted",
+        ("总结.docx", SUMMARY_DOCX),
+        ("现场.jpg", photo((200, 30, 30), dt.datetime(2021, 5, 15, 10))),
+    ),
+    summary(d(6, 16), 10, "石油地质专业委员会", "needs_correction", ("总结.docx", SUMMARY_DOCX)),  # no photo, no link
+    summary(
+        d(6, 18), 9, "石油地质专业委员会", "accepted", ("总结.docx", SUMMARY_DOCX), ("考察.jpg", photo((30, 200, 30)))
+    ),
+    summary(
+        d(6, 18),
+        20,
+        "石油工程专业委员会",
+        "accepted",
+        ("总结.docx", SUMMARY_DOCX),
+        ("开放日.png", photo((30, 30, 200), form="PNG")),
+    ),
+    summary(d(6, 19), 10, "新疆石油学会", "accepted", ("总结.docx", SUMMARY_DOCX), ("展览.jpg", photo((90, 90, 9)))),
+)
+# Reminder days: 3 and 1 days before each deadline (6 May, 18 June).
+REMINDER_DAYS = {d(5, 3): "plan", d(5, 5): "plan", d(6, 15): "summary", d(6, 17): "summary"}
 
 
 @dataclass
 class Oracle:
-    """What the ledger must say, kept from the scenario: each roster branch's plan status and lateness."""
+    """What the ledger must say, kept from the scenario: each roster branch's status and lateness per deliverable."""
 
     roster: Roster
     campaign: Campaign
-    status: dict[str, str] = field(default_factory=dict)
-    late: set[str] = field(default_factory=set)
+    status: dict[tuple[str, str], str] = field(default_factory=dict)
+    late: set[tuple[str, str]] = field(default_factory=set)
 
     def take(self, send: Send, arrived: dt.datetime) -> None:
-        self.status[send.branch] = send.outcome
-        if arrived >= self.campaign.deadline("plan"):
-            self.late.add(send.branch)
+        key = (send.branch, send.deliverable)
+        self.status[key] = send.outcome
+        if arrived >= self.campaign.deadline(send.deliverable):
+            self.late.add(key)
 
-    def counts(self) -> dict[str, int]:
-        names = [b.name for b in self.roster.branches]
-        states = Counter(self.status.get(name, "missing") for name in names)
+    def state(self, branch: str, deliverable: str) -> str:
+        return self.status.get((branch, deliverable), "missing")
+
+    def counts(self, deliverable: str) -> dict[str, int]:
+        states = Counter(self.state(b.name, deliverable) for b in self.roster.branches)
         return {
             "已受理": states["accepted"],
             "待修改": states["needs_correction"],
             "未报送": states["missing"],
-            "逾期报送": len(self.late),
+            "逾期报送": sum(1 for _, kind in self.late if kind == deliverable),
             "名单外来信": 0,
         }
 
-    def owed_reminder(self) -> set[str]:
-        return {b.name for b in self.roster.branches if self.status.get(b.name, "missing") != "accepted"}
+    def owed_reminder(self, deliverable: str) -> set[str]:
+        owed = {b.name for b in self.roster.branches if self.state(b.name, deliverable) != "accepted"}
+        if deliverable == "summary":  # asked only of branches whose plan was accepted
+            owed = {name for name in owed if self.state(name, "plan") == "accepted"}
+        return owed
 
 
 class Rehearsal:
@@ -151,7 +191,7 @@ class Rehearsal:
     def subbot(self, at: dt.datetime, *args: str) -> None:
         assert main(["--settings", str(self.settings), "--now", at.isoformat(), *args]) == 0
 
-    def deliver(self, send: Send, roster: Roster, layout_forms: bytes | None) -> dt.datetime:
+    def deliver(self, send: Send, roster: Roster, plan_forms: bytes | None) -> dt.datetime:
         branch = next(b for b in roster.branches if b.name == send.branch)
         message = EmailMessage()
         message["From"] = f"{send.branch} <{branch.emails[0]}>"
@@ -159,8 +199,11 @@ class Rehearsal:
         message["Subject"] = send.subject
         message["Message-ID"] = f"<{send.day:%m%d}.{send.hour}.{abs(hash(send.branch))}@example.com>"
         message.set_content("您好，附件是我单位的材料，请查收。")
-        if layout_forms is not None:
-            message.add_attachment(layout_forms, maintype=DOCX[0], subtype=DOCX[1], filename=f"{send.branch}.docx")
+        if plan_forms is not None:
+            message.add_attachment(plan_forms, maintype=DOCX[0], subtype=DOCX[1], filename=f"{send.branch}.docx")
+        for name, data in send.files:
+            kind = DOCX if name.endswith(".docx") else ("image", name.rpartition(".")[2].replace("jpg", "jpeg"))
+            message.add_attachment(data, maintype=kind[0], subtype=kind[1], filename=name)
         arrived = dt.datetime.combine(send.day, dt.time(send.hour), tzinfo=BEIJING)
         self.dovecot.append(self.user, message.as_bytes(), internal_date=arrived)
         return arrived
@@ -173,18 +216,19 @@ class Rehearsal:
 
 
 def days() -> Iterator[dt.date]:
-    day = FIRST_DAY
-    while day <= LAST_DAY:
-        yield day
-        day += dt.timedelta(days=1)
+    for first, last in ROUNDS:
+        day = first
+        while day <= last:
+            yield day
+            day += dt.timedelta(days=1)
 
 
-def digest_counts(message: email.message.EmailMessage) -> dict[str, int]:
-    """The plan column of the digest's 【报送情况】 table, from its plain-text part."""
+def digest_counts(message: email.message.EmailMessage, column: str) -> dict[str, int]:
+    """One column (筹备方案, 活动总结) of the digest's 【报送情况】 table, from its plain-text part."""
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     table = text.split("【报送情况】", 1)[1].split("【", 1)[0]
     found = {}
-    for label, number in re.findall(r"^\s*(\S+)：.*?筹备方案 (\d+)", table, re.M):
+    for label, number in re.findall(rf"^\s*(\S+)：.*?{column} (\d+)", table, re.M):
         found[label] = int(number)
     return found
 
@@ -199,7 +243,7 @@ def rehearsal(
     return Rehearsal(settings, dovecot, imap_user, smtp_server)
 
 
-def test_the_plan_round_of_2021_day_by_day(rehearsal: Rehearsal, roster: Roster, campaign: Campaign) -> None:
+def test_the_2021_campaign_day_by_day(rehearsal: Rehearsal, roster: Roster, campaign: Campaign) -> None:
     layout = form_layout(campaign)
     oracle = Oracle(roster, campaign)
     addresses = {b.emails[0]: b.name for b in roster.branches}
@@ -208,11 +252,12 @@ def test_the_plan_round_of_2021_day_by_day(rehearsal: Rehearsal, roster: Roster,
         rehearsal.subbot(morning, "digest", "--send")
         digests = rehearsal.received()
         assert [str(m["To"]) for m in digests] == [STAFF], day
-        assert digest_counts(digests[0]) == oracle.counts(), day
+        assert digest_counts(digests[0], "筹备方案") == oracle.counts("plan"), day
+        assert digest_counts(digests[0], "活动总结") == oracle.counts("summary"), day
 
         rehearsal.subbot(morning.replace(hour=9), "remind")
         reminded = {addresses[str(m["To"])] for m in rehearsal.received()}
-        assert reminded == (oracle.owed_reminder() if day in REMINDER_DAYS else set()), day
+        assert reminded == (oracle.owed_reminder(REMINDER_DAYS[day]) if day in REMINDER_DAYS else set()), day
 
         sends = [s for s in SCENARIO if s.day == day]
         for send in sends:
@@ -221,6 +266,10 @@ def test_the_plan_round_of_2021_day_by_day(rehearsal: Rehearsal, roster: Roster,
         rehearsal.subbot(morning.replace(hour=23, minute=30), "poll")
         replies = rehearsal.received()
         expected = {(s.branch, "ack" if s.outcome == "accepted" else "correction") for s in sends}
-        got = {(addresses[str(m["To"])], "correction" if "请修改" in str(m["Subject"]) else "ack") for m in replies}
+        asked = ("请修改", "请补充")
+        got = {
+            (addresses[str(m["To"])], "correction" if any(w in str(m["Subject"]) for w in asked) else "ack")
+            for m in replies
+        }
         assert got == expected, day
         assert all(m["In-Reply-To"] for m in replies)
