@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.check import CheckResult
+from bot.sandbox import ChildError, Exhausted, Limits, run_limited
 from parsers.document_text import read_text
 from parsers.media import MediaInfo, MediaKind, embedded_photos, read_media
 from parsers.message import Attachment, Mail
@@ -232,11 +233,13 @@ def _document(attachment: Attachment, result: CheckResult) -> SummaryDocument:
     if read.unreadable:
         # Kept for staff, never read again here: "too_large" may be a file that exhausted the sandbox.
         return SummaryDocument(attachment.name, read.kind, "", "", "", 0)
-    # Read again for its text: the same readers just read it within the sandbox's limits.
-    kind = attachment.kind
-    return SummaryDocument(
-        attachment.name, kind, "", "", read_text(attachment.data, kind), embedded_photos(attachment.data, kind)
-    )
+    # Read again for its text and pictures, in the sandbox too: a summary is untrusted input like a form.
+    kind, data = attachment.kind, attachment.data
+    try:
+        text, photos = run_limited(lambda: (read_text(data, kind), embedded_photos(data, kind)), Limits())
+    except (Exhausted, ChildError):
+        text, photos = "", 0
+    return SummaryDocument(attachment.name, kind, "", "", text, photos)
 
 
 def match_activities(texts: list[str], planned: tuple[Planned, ...]) -> tuple[tuple[Planned, ...], MatchedBy]:
