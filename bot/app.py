@@ -71,7 +71,15 @@ def build_app(settings: Settings, ctx: Context) -> App:
     url = settings.database()
     engine = open_engine(url)
     migrate(engine)
+    _private(data_dir)
     return App(settings, ctx, engine, RawStore(data_dir), build_services(settings, ctx), lock_engine(url))
+
+
+def _private(data_dir: Path) -> None:
+    """The data folder and the ledger's files readable by the bot's user only: they hold personal data."""
+    data_dir.chmod(0o700)
+    for ledger_file in data_dir.glob("ledger.sqlite3*"):
+        ledger_file.chmod(0o600)
 
 
 def build_services(settings: Settings, ctx: Context) -> Services:

@@ -381,3 +381,18 @@ def test_ledger_json_has_one_row_per_roster_branch_and_deliverable_as_the_poll_l
     assert subbot(settings, "ledger") == 0
     table = capsys.readouterr().out
     assert "新疆石油学会" in table and "已受理（逾期）" in table and "修改通知已发送" in table
+
+
+def test_a_mailbox_that_cannot_work_is_a_clear_message_and_exit_3_not_a_traceback(tmp_path: Path) -> None:
+    settings = tmp_path / "bot.toml"
+    settings.write_text(
+        f'[bot]\ndata_dir = "{tmp_path / "data"}"\n[mailbox]\ntype = "maildir"\npath = "{tmp_path / "nope"}"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--settings", settings, "poll"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3
+    assert "邮箱设置有误，需要人工处理" in done.stderr and "Traceback" not in done.stderr
+    assert "alembic" not in done.stderr  # migrations are quiet unless -v
+    assert oct((tmp_path / "data" / "ledger.sqlite3").stat().st_mode & 0o777) == "0o600"

@@ -25,7 +25,7 @@ from bot.jobs import daily_jobs
 from bot.ledger import owed
 from bot.ledger.schema import MessageRow
 from bot.lock import Busy
-from bot.mailbox.port import Fetched, Mailbox, MessageRef
+from bot.mailbox.port import Fetched, Mailbox, MailboxConfigError, MailboxError, MessageRef
 from bot.outbox import flush_outbox
 from bot.poll import PollReport, poll_once, record_failure
 from bot.rules import Context
@@ -45,6 +45,12 @@ def poll(app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog:
     except Busy as exc:
         print(exc, file=sys.stderr)
         return 4
+    except MailboxConfigError as exc:
+        print(f"邮箱设置有误，需要人工处理：{exc.reason}", file=sys.stderr)
+        return 3
+    except MailboxError as exc:
+        print(f"暂时无法连接邮箱（稍后再试）：{exc.reason}", file=sys.stderr)
+        return 5
     print(_summary(report, dry_run))
     return 0
 
