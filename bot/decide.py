@@ -94,7 +94,7 @@ def decide(
     if forged := unauthenticated_sender(mail, ctx):  # held for staff: no branch, nothing taken from it, no reply
         reason = f"sender not authenticated: {mail.sender_check.reason}"
         return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
-    deliverable = which_deliverable(mail, documents, ctx)
+    deliverable = which_deliverable(mail, documents, ctx, arrived)
     late = arrived >= ctx.campaign.deadline(deliverable)
     summary = None
     if deliverable == "summary":
@@ -126,12 +126,19 @@ def identify(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> 
     return None, ""
 
 
-def which_deliverable(mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> Deliverable:
+def which_deliverable(
+    mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime | None = None
+) -> Deliverable:
+    """A plan form makes a plan mail; else a summary word in the subject or a file name makes a summary; else,
+    once the plan deadline has passed, photos or videos with no document at all are taken for a summary too."""
     if any(check.result.read.activities for check in documents):
         return "plan"
     words = ctx.campaign.deliverables.summary_words
     names = [mail.subject, *(a.name for a in mail.attachments)]
     if any(word in name for word in words for name in names):
+        return "summary"
+    media = any(a.kind == "image" or a.content_type.startswith(("image/", "video/")) for a in mail.attachments)
+    if arrived is not None and arrived >= ctx.campaign.deadline("plan") and media and not documents:
         return "summary"
     return "plan"
 

@@ -117,7 +117,7 @@ def take_in_mail(
         fetched.arrived,
         ledger.replies_on_day(session, to, day_start),
         services.reply_cap,
-        summary_history(session, mail, documents, services.ctx),
+        summary_history(session, mail, documents, services.ctx, fetched.arrived),
     )
     message.status = "processed"
     session.flush()

@@ -26,6 +26,7 @@ from summary_files import exif, noise_photo, photo, summary_docx
 
 from bot.app import App, build_app, open_mailbox, open_mailer
 from bot.check import CheckResult
+from bot.decide import which_deliverable
 from bot.demo import DOCX, seed
 from bot.layout import form_layout
 from bot.ledger.schema import ActivityRow, FindingRow, MediaRow, MessageRow, ReplyRow
@@ -571,4 +572,27 @@ def _summary_mail(*files: tuple[str, bytes]) -> bytes:
     message.set_content("见附件。")
     for name, data in files:
         message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def test_photos_without_a_summary_word_are_a_summary_after_the_plan_deadline_and_a_form_photo_before(
+    ctx: Context,
+) -> None:
+    """A branch mailing only photos in June means its activity, not its form; in April it means its form."""
+    raw = _photos_only_mail()
+    mail = parse_message(raw)
+    june = dt.datetime(2021, 6, 10, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    april = dt.datetime(2021, 4, 28, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert which_deliverable(mail, (), ctx, june) == "summary"
+    assert which_deliverable(mail, (), ctx, april) == "plan"
+    assert which_deliverable(mail, (), ctx) == "plan"
+
+
+def _photos_only_mail() -> bytes:
+    message = EmailMessage()
+    message["From"] = "北京石油学会 <bjsyxh@example.com>"
+    message["To"] = "kepu@example.org"
+    message["Subject"] = "活动照片"
+    message.set_content("请查收。")
+    message.add_attachment(photo((10, 120, 200)), maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
     return message.as_bytes()

@@ -24,9 +24,11 @@ from parsers.message import Mail
 Stage = Literal["planned", "held", "summarised"]
 
 
-def summary_history(session: Session, mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context) -> History:
+def summary_history(
+    session: Session, mail: Mail, documents: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime
+) -> History:
     """What the ledger knows of the sender's branch, for a summary mail; nothing for any other mail."""
-    if mail.kind != "submission" or which_deliverable(mail, documents, ctx) != "summary":
+    if mail.kind != "submission" or which_deliverable(mail, documents, ctx, arrived) != "summary":
         return History()
     branch, _ = identify(mail, documents, ctx)
     key = branch.name if branch else f"sender:{mail.sender.address}"
