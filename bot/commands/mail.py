@@ -27,7 +27,7 @@ from bot.ledger.schema import MessageRow
 from bot.lock import Busy
 from bot.mailbox.port import Fetched, Mailbox, MailboxConfigError, MailboxError, MessageRef
 from bot.outbox import flush_outbox
-from bot.poll import PollReport, poll_once, record_failure
+from bot.poll import PollReport, poll_once, record_failure, storage_failure
 from bot.rules import Context
 from bot.runner import Runner
 from bot.scheduler import start_scheduler
@@ -51,6 +51,12 @@ def poll(app: App, now: Callable[[], dt.datetime], dry_run: bool, reply_backlog:
     except MailboxError as exc:
         print(f"暂时无法连接邮箱（稍后再试）：{exc.reason}", file=sys.stderr)
         return 5
+    except Exception as exc:
+        if not storage_failure(exc):
+            raise
+        log.error("storage failed", exc_info=True)
+        print(f"数据目录或账本无法写入（磁盘已满、只读或被锁定？），本次未处理任何邮件：{exc}", file=sys.stderr)
+        return 6
     print(_summary(report, dry_run))
     return 0
 

@@ -36,7 +36,6 @@ from faults_world import (
 )
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
-from sqlalchemy.exc import OperationalError
 
 from bot.app import build_app
 from bot.commands import mail
@@ -247,8 +246,7 @@ def test_a_locked_ledger_is_waited_for_briefly_and_then_fails_the_poll_loudly(
     try:
         with closing(sqlite3.connect(data / "ledger.sqlite3", isolation_level=None)) as holder:
             holder.execute("BEGIN IMMEDIATE")
-            with pytest.raises(OperationalError, match="database is locked"):
-                mail.poll(app, lambda: NOW, False, True)
+            assert mail.poll(app, lambda: NOW, False, True) == 6  # said in Chinese, not a traceback
             holder.execute("ROLLBACK")
         assert Ledger.read(data) == before
         assert keyworded(dovecot, user) == (20, 10)
