@@ -167,7 +167,8 @@ def _retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
             print(f"账本中没有邮件 {message}", file=sys.stderr)
             return 1
         if row.status != "failed":
-            print(f"邮件 {message} 已处理（{row.status}），无需重试", file=sys.stderr)
+            state = {"processed": "已处理", "duplicate": "是重复邮件"}.get(row.status, row.status)
+            print(f"邮件 {message} {state}，无需重试", file=sys.stderr)
             return 1
         ref = row.refs[0] if row.refs else None
         raw = app.store.get(row.raw_path)
@@ -210,7 +211,8 @@ def inspect(ctx: Context, app_services: Services, files: list[Path], as_json: bo
         mail = parse_message(raw, app_services.own_addresses, app_services.authserv_ids)
         documents = check_attachments(mail, ctx, app_services.convert)
         decision = decide(mail, documents, ctx, mail.date or now, 0, app_services.reply_cap)
-        verdicts = {check.attachment.name: check.result.verdict for check in documents}
+        # By the attachment itself, not its name: two attachments may share one name.
+        verdicts = {id(check.attachment): check.result.verdict for check in documents}
         report = {
             "file": str(path),
             "from": {"name": mail.sender.name, "address": mail.sender.address},
@@ -220,7 +222,7 @@ def inspect(ctx: Context, app_services: Services, files: list[Path], as_json: bo
             "branch": decision.branch.name if decision.branch else None,
             "deliverable": decision.deliverable,
             "attachments": [
-                {"name": a.name, "type": a.kind, "size": a.size, "origin": a.origin, "verdict": verdicts.get(a.name)}
+                {"name": a.name, "type": a.kind, "size": a.size, "origin": a.origin, "verdict": verdicts.get(id(a))}
                 for a in mail.attachments
             ],
             "reply": decision.reply,
