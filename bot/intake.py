@@ -199,6 +199,17 @@ def _queue_reply(
     return "suppressed" if backlog else decision.reply
 
 
+# A reply lists this many points of each kind; a mail of hundreds of bad files gets the first ones and a count.
+MAX_LISTED = 30
+
+
+def listed_at_most(messages: list[str]) -> list[str]:
+    if len(messages) <= MAX_LISTED:
+        return messages
+    rest = len(messages) - MAX_LISTED + 1
+    return [*messages[: MAX_LISTED - 1], f"另有 {rest} 处同类问题未逐条列出，请检查全部附件后一并重新发送"]
+
+
 def reply_context(
     mail: Mail, decision: Decision, receipt: str, arrived: dt.datetime, services: Services
 ) -> dict[str, Any]:
@@ -219,8 +230,8 @@ def reply_context(
         "deliverable_name": DELIVERABLE_NAMES[decision.deliverable],
         "late": decision.late,
         "activities": [_activity_lines(a) for check in decision.documents for a in check.result.read.activities],
-        "corrections": [f.finding.message for f in findings if f.finding.severity == "error"],
-        "warnings": [f.finding.message for f in findings if f.finding.severity == "warning"],
+        "corrections": listed_at_most([f.finding.message for f in findings if f.finding.severity == "error"]),
+        "warnings": listed_at_most([f.finding.message for f in findings if f.finding.severity == "warning"]),
         "attached_form": any(f.finding.code in SEND_BLANK_FORM for f in decision.findings),
         "summary": summary_view(decision.summary),
     }

@@ -33,6 +33,7 @@ import pytest
 from bot.check import check_document
 from bot.cli import main
 from bot.demo import seed
+from bot.intake import MAX_LISTED, listed_at_most
 from bot.rules import Context
 from parsers.form_writer import FormEntry, write_form
 from parsers.records import FormLayout
@@ -357,3 +358,12 @@ def test_an_override_folder_replaces_one_template_and_the_rest_stay_packaged(
     receipt = str(packaged["X-Subbot-Reply"])
     assert _text_part(message, "html") == _text_part(packaged, "html").replace(receipt, "P2021-0001")
     assert message["Subject"] == str(packaged["Subject"]).replace(receipt, "P2021-0001")
+
+
+def test_a_reply_listslisted_at_most_thirty_points_and_counts_the_rest() -> None:
+    many = [f"第{n}个附件无法读取" for n in range(498)]
+    listed = listed_at_most(many)
+    assert len(listed) == MAX_LISTED
+    assert listed[:-1] == many[: MAX_LISTED - 1]
+    assert listed[-1].startswith(f"另有 {498 - MAX_LISTED + 1} 处")
+    assert listed_at_most(many[:MAX_LISTED]) == many[:MAX_LISTED]
