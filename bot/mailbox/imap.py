@@ -87,7 +87,14 @@ class ImapMailbox:
         except BaseException:
             self._drop()
             raise
-        log.info("IMAP %s open, UIDVALIDITY %d, IDLE %s", self.name, self._uidvalidity, self._idles)
+        # The host and folder, not the name: it holds the login, an address (no addresses at INFO).
+        log.info(
+            "IMAP %s/%s open, UIDVALIDITY %d, IDLE %s",
+            self._settings.host,
+            self._settings.folder,
+            self._uidvalidity,
+            self._idles,
+        )
 
     @property
     def name(self) -> str:
@@ -226,7 +233,7 @@ class ImapMailbox:
             self._client.create_folder(folder)
             with suppress(IMAPClientError):  # a folder nobody subscribes to is still usable
                 self._client.subscribe_folder(folder)
-            log.info("IMAP %s: created folder %r", self.name, folder)
+            log.info("IMAP %s: created folder %r", self._settings.host, folder)
         self._ensured.add(folder)
 
     def _translated(self, doing: str) -> AbstractContextManager[None]:
