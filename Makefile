@@ -48,8 +48,11 @@ demo: $(STAMP)
 	@echo "每日摘要预览在 demo-out/digest.html，汇总表在 demo-out/汇总表.xlsx"
 
 
-bench: $(STAMP)
-	$(BIN)/python bench/bench_forms.py
+# Forms read per second, then the whole bot against real Dovecot and aiosmtpd (about 45 minutes; `--quick`
+# tries the bench itself in a few). Both rewrite their sections of docs/BENCHMARKS.md.
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_forms
+	$(BIN)/python -m bench.bench_intake
 
 # docs/RELIABILITY.md, written by the suites: each test that tries a fault or hostile input leaves a JSON
 # row in $(RESULTS) (format: tests/faults/fault_results.py), then the rows become the document. The whole
