@@ -39,7 +39,21 @@ class Sample:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def _entry(organiser: str, title: str, time: str, mobile: str = "13912345678", **extra: str) -> FormEntry:
+DEMO_PLAN = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告，组织青年科技工作者座谈。\n三、预期成效：弘扬科学家精神。"
+
+
+def filled_entry(
+    organiser: str,
+    title: str,
+    time: str,
+    mobile: str = "13912345678",
+    *,
+    modules: tuple[str, ...] = ("团结引领", "为民服务"),
+    plan: str = DEMO_PLAN,
+    **extra: str,
+) -> FormEntry:
+    """One activity filled in right, as a branch would (the demo's, and the tests' starting point);
+    `extra` overrides cells by label key, e.g. scale="视报名情况而定"."""
     cells = {
         "organiser": organiser,
         "title": title,
@@ -54,8 +68,7 @@ def _entry(organiser: str, title: str, time: str, mobile: str = "13912345678", *
         "address": "北京市海淀区学院路20号",
         **extra,
     }
-    plan = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告，组织青年科技工作者座谈。\n三、预期成效：弘扬科学家精神。"
-    return FormEntry(cells, ("团结引领", "为民服务"), ("科技工作者",), plan)
+    return FormEntry(cells, modules, ("科技工作者",), plan)
 
 
 def summary_document(title: str, *paragraphs: str) -> bytes:
@@ -89,7 +102,7 @@ def samples() -> list[Sample]:
             (
                 (
                     "北京石油学会-筹备方案.docx",
-                    form(_entry("北京石油学会", "老科学家精神宣讲报告会", "第二阶段；5月28日")),
+                    form(filled_entry("北京石油学会", "老科学家精神宣讲报告会", "第二阶段；5月28日")),
                     DOCX,
                 ),
             ),
@@ -104,8 +117,8 @@ def samples() -> list[Sample]:
                 (
                     "地质专委会筹备方案.docx",
                     form(
-                        _entry("石油地质专业委员会", "地质科普进校园", "第一阶段；5月12日—5月14日"),
-                        _entry("石油地质专业委员会", "青年地质工作者座谈会", "第三阶段；6月8日"),
+                        filled_entry("石油地质专业委员会", "地质科普进校园", "第一阶段；5月12日—5月14日"),
+                        filled_entry("石油地质专业委员会", "青年地质工作者座谈会", "第三阶段；6月8日"),
                     ),
                     DOCX,
                 ),
@@ -120,7 +133,7 @@ def samples() -> list[Sample]:
             (
                 (
                     "筹备方案.docx",
-                    form(_entry("石油工程专业委员会", "钻井技术开放日", "第二阶段；6月8日", mobile="6206712")),
+                    form(filled_entry("石油工程专业委员会", "钻井技术开放日", "第二阶段；6月8日", mobile="6206712")),
                     DOCX,
                 ),
             ),
@@ -143,7 +156,7 @@ def samples() -> list[Sample]:
             (
                 (
                     "筹备方案-修改版.docx",
-                    form(_entry("石油工程专业委员会", "钻井技术开放日", "第二阶段；5月28日—5月29日")),
+                    form(filled_entry("石油工程专业委员会", "钻井技术开放日", "第二阶段；5月28日—5月29日")),
                     DOCX,
                 ),
             ),
@@ -154,7 +167,7 @@ def samples() -> list[Sample]:
             "我们也想报一个活动",
             day(5, 5, 11),
             "我们不在名单里，但也想参加。",
-            (("方案.docx", form(_entry("某市科学技术协会", "社区科普日", "第一阶段；5月20日")), DOCX),),
+            (("方案.docx", form(filled_entry("某市科学技术协会", "社区科普日", "第一阶段；5月20日")), DOCX),),
         ),
         Sample(
             "青年工作委员会",
@@ -181,7 +194,7 @@ def samples() -> list[Sample]:
             (
                 (
                     "新疆石油学会.docx",
-                    form(_entry("新疆石油学会", "石油精神主题展览", "第三阶段；6月10日—6月20日")),
+                    form(filled_entry("新疆石油学会", "石油精神主题展览", "第三阶段；6月10日—6月20日")),
                     DOCX,
                 ),
             ),

@@ -22,6 +22,7 @@ from servers.smtp import SmtpServer
 from summary_files import photo, summary_docx
 
 from bot.cli import main
+from bot.demo import filled_entry
 from bot.layout import form_layout
 from config import Campaign, Roster
 from parsers.form_writer import FormEntry, write_form
@@ -48,21 +49,8 @@ class Send:
 
 
 def plan(branch: str, title: str, time: str = "第一阶段；5月15日—5月16日", mobile: str = "13912345678") -> FormEntry:
-    cells = {
-        "organiser": branch,
-        "title": title,
-        "co_organiser": "无",
-        "time": time,
-        "venue": "北京市海淀区学院路20号",
-        "scale": "约150人",
-        "contact.name": "王玥",
-        "contact.office_phone": "010-62067126",
-        "contact.mobile": mobile,
-        "contact.email": "wangyue@example.com",
-        "address": "北京市海淀区学院路20号",
-    }
     text = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告，组织青年科技工作者座谈。"
-    return FormEntry(cells, ("团结引领", "为民服务"), ("科技工作者",), text)
+    return filled_entry(branch, title, time, mobile, plan=text)
 
 
 def d(month: int, day: int) -> dt.date:

@@ -32,7 +32,7 @@ import pytest
 
 from bot.check import check_document
 from bot.cli import main
-from bot.demo import seed
+from bot.demo import filled_entry, seed
 from bot.intake import MAX_LISTED, listed_at_most
 from bot.rules import Context
 from parsers.form_writer import FormEntry, write_form
@@ -75,25 +75,8 @@ class Incoming:
 
 
 def _entry(organiser: str, title: str, time: str, **cells: str) -> FormEntry:
-    return FormEntry(
-        {
-            "organiser": organiser,
-            "title": title,
-            "co_organiser": "无",
-            "time": time,
-            "venue": "北京市海淀区学院路20号",
-            "scale": "约150人",
-            "contact.name": "王玥",
-            "contact.office_phone": "010-62067126",
-            "contact.mobile": "13912345678",
-            "contact.email": "wangyue@example.com",
-            "address": "北京市海淀区学院路20号",
-            **cells,
-        },
-        ("团结引领", "为民服务"),
-        ("科技工作者",),
-        "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告。",
-    )
+    plan = "一、活动主题：众心向党，自立自强。\n二、主要安排：邀请老科学家作报告。"
+    return filled_entry(organiser, title, time, plan=plan, **cells)
 
 
 def _day(month: int, day: int, hour: int = 10) -> dt.datetime:

@@ -27,7 +27,7 @@ from summary_files import exif, noise_photo, photo, summary_docx
 from bot.app import App, build_app, open_mailbox, open_mailer
 from bot.check import CheckResult
 from bot.decide import which_deliverable
-from bot.demo import DOCX, seed
+from bot.demo import DOCX, filled_entry, seed
 from bot.layout import form_layout
 from bot.ledger.schema import ActivityRow, FindingRow, MediaRow, MessageRow, ReplyRow
 from bot.ledger.summaries import activity_stages, stage_of
@@ -149,20 +149,7 @@ def _content_type(name: str) -> tuple[str, str]:
 
 
 def _entry(organiser: str, title: str, time: str) -> FormEntry:
-    cells = {
-        "organiser": organiser,
-        "title": title,
-        "co_organiser": "无",
-        "time": time,
-        "venue": "北京市海淀区学院路20号",
-        "scale": "约150人",
-        "contact.name": "王玥",
-        "contact.office_phone": "010-62067126",
-        "contact.mobile": "13912345678",
-        "contact.email": "wangyue@example.com",
-        "address": "北京市海淀区学院路20号",
-    }
-    return FormEntry(cells, ("团结引领",), ("科技工作者",), "一、活动主题：众心向党，自立自强。")
+    return filled_entry(organiser, title, time, modules=("团结引领",), plan="一、活动主题：众心向党，自立自强。")
 
 
 @pytest.fixture

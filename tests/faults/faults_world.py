@@ -27,7 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import Collector, SmtpServer
 
-from bot.demo import Sample, samples, write_message
+from bot.demo import Sample, filled_entry, samples, write_message
 from bot.layout import form_layout
 from config import load_campaign, load_roster
 from parsers.form_writer import FormEntry, write_form
@@ -115,21 +115,8 @@ def branch_samples() -> list[Sample]:
 
 
 def _entry(organiser: str, title: str, time: str) -> FormEntry:
-    cells = {
-        "organiser": organiser,
-        "title": title,
-        "co_organiser": "无",
-        "time": time,
-        "venue": "北京市海淀区学院路20号",
-        "scale": "约150人",
-        "contact.name": "王玥",
-        "contact.office_phone": "010-62067126",
-        "contact.mobile": "13912345678",
-        "contact.email": "wangyue@example.com",
-        "address": "北京市海淀区学院路20号",
-    }
     plan = "一、活动主题：众心向党，自立自强。\n二、主要安排：组织青年科技工作者座谈。\n三、预期成效：弘扬科学家精神。"
-    return FormEntry(cells, ("团结引领",), ("科技工作者",), plan)
+    return filled_entry(organiser, title, time, modules=("团结引领",), plan=plan)
 
 
 def _sample(name: str, address: str, subject: str, day: dt.datetime, form: bytes) -> Sample:
