@@ -35,12 +35,8 @@ class RemindReport:
 
 def queue_reminders(session: Session, services: Services, now: dt.datetime) -> RemindReport:
     """Queue today's reminders in the outbox (the caller commits; `flush_outbox` sends them)."""
-    campaign, roster = services.ctx.campaign, services.ctx.roster
-    today = now.astimezone(campaign.zone).date()
-    reminded = set(
-        session.execute(select(ReplyRow.branch).where(ReplyRow.kind == "reminder", ReplyRow.for_day == today)).scalars()
-    )
-    due = reminders_due(branch_statuses(session, roster), campaign, now, {b for b in reminded if b})
+    roster = services.ctx.roster
+    due = reminders_now(session, services, now)
     queued = skipped = 0
     for reminder in due:
         branch = next(b for b in roster.branches if b.name == reminder.branch)
@@ -55,6 +51,15 @@ def queue_reminders(session: Session, services: Services, now: dt.datetime) -> R
         queued += 1
     log.info("reminders: %d queued, %d branches without an address", queued, skipped)
     return RemindReport(queued, skipped)
+
+
+def reminders_now(session: Session, services: Services, now: dt.datetime) -> tuple[Reminder, ...]:
+    """The reminders due now, leaving out branches already reminded today (what `--dry-run` lists)."""
+    campaign = services.ctx.campaign
+    today = now.astimezone(campaign.zone).date()
+    done = select(ReplyRow.branch).where(ReplyRow.kind == "reminder", ReplyRow.for_day == today)
+    reminded = {branch for branch in session.execute(done).scalars() if branch}
+    return reminders_due(branch_statuses(session, services.ctx.roster), campaign, now, reminded)
 
 
 def _last_mail(session: Session, branch: str, deliverable: str) -> MessageRow | None:

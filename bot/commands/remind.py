@@ -6,17 +6,13 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import App, open_mailer
 from bot.intake import DELIVERABLE_NAMES
-from bot.jobs import queue_reminders
-from bot.ledger.schema import ReplyRow
+from bot.jobs import queue_reminders, reminders_now
 from bot.lock import Busy
 from bot.outbox import flush_outbox
-from bot.reminders import reminders_due
-from bot.status import branch_statuses
 
 REASONS = {"missing": "未报送", "correction": "待修改"}
 
@@ -25,10 +21,7 @@ def remind(app: App, now: Callable[[], dt.datetime], dry_run: bool) -> int:
     moment = now()
     if dry_run:
         with Session(app.engine) as session:
-            today = moment.astimezone(app.campaign.zone).date()
-            done = select(ReplyRow.branch).where(ReplyRow.kind == "reminder", ReplyRow.for_day == today)
-            reminded = {b for b in session.execute(done).scalars() if b}
-            due = reminders_due(branch_statuses(session, app.roster), app.campaign, moment, reminded)
+            due = reminders_now(session, app.services, moment)
         print(f"试运行（不发送）：今天应提醒 {len(due)} 个单位")
         for reminder in due:
             name = DELIVERABLE_NAMES[reminder.deliverable]
