@@ -19,9 +19,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.check import CheckResult
-from bot.sandbox import ChildError, Exhausted, Limits, run_limited
-from parsers.document_text import read_text
-from parsers.media import MediaInfo, MediaKind, embedded_photos, read_media
+from bot.sandbox import ChildError, Exhausted, read_text_and_photos, run_limited
+from parsers.media import MediaInfo, MediaKind, read_media
 from parsers.message import Attachment, Mail
 
 LinkKind = Literal["press", "drive", "video", "other"]
@@ -236,7 +235,7 @@ def _document(attachment: Attachment, result: CheckResult) -> SummaryDocument:
     # Read again for its text and pictures, in the sandbox too: a summary is untrusted input like a form.
     kind, data = attachment.kind, attachment.data
     try:
-        text, photos = run_limited(lambda: (read_text(data, kind), embedded_photos(data, kind)), Limits())
+        text, photos = run_limited(read_text_and_photos, data, kind)
     except (Exhausted, ChildError):
         text, photos = "", 0
     return SummaryDocument(attachment.name, kind, "", "", text, photos)

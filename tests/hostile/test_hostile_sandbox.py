@@ -1,5 +1,5 @@
-"""The sandbox: a file is read in a forked child held to memory, CPU and wall-clock limits, and whatever
-the child does (answers, raises, runs out, dies) comes back to the parent as a value or an exception."""
+"""The sandbox: a file is read in a forked worker held to memory, CPU and wall-clock limits, and whatever
+the worker does (answers, raises, runs out, dies) comes back to the parent as a value or an exception."""
 
 from __future__ import annotations
 
@@ -24,6 +24,20 @@ class Unpicklable(Exception):
         super().__init__(f"{code}: {message}")
 
 
+def fail() -> None:
+    raise ValueError("bad cell")
+
+
+def fail_unpicklably() -> None:
+    raise Unpicklable("corrupt", "zip")
+
+
+def spin() -> int:
+    total = 0
+    while True:
+        total += 1
+
+
 def _vm_hwm_mib() -> float:
     text = Path("/proc/self/status").read_text()
     return int(re.search(r"VmHWM:\s*(\d+) kB", text).group(1)) / 1024  # type: ignore[union-attr]
@@ -35,55 +49,44 @@ def test_a_form_read_in_the_child_equals_the_form_read_here(ctx: Context) -> Non
 
 
 def test_the_childs_exception_is_raised_here_with_its_traceback() -> None:
-    def fail() -> None:
-        raise ValueError("bad cell")
-
     with pytest.raises(ValueError, match="bad cell") as raised:
-        run_limited(fail, SMALL)
+        run_limited(fail, limits=SMALL)
     assert any("in fail" in note for note in raised.value.__notes__)
 
 
 def test_an_exception_pickle_cannot_carry_comes_back_as_text() -> None:
-    def fail() -> None:
-        raise Unpicklable("corrupt", "zip")
-
     with pytest.raises(ChildError, match="Unpicklable: corrupt: zip"):
-        run_limited(fail, SMALL)
+        run_limited(fail_unpicklably, limits=SMALL)
 
 
 def test_memory_past_the_limit_is_exhaustion_and_the_parent_keeps_its_size() -> None:
     before = _vm_hwm_mib()
     with pytest.raises(Exhausted) as raised:
-        run_limited(lambda: bytearray(1 << 30), SMALL)
+        run_limited(bytearray, 1 << 30, limits=SMALL)
     assert raised.value.reason == "memory"
     assert _vm_hwm_mib() - before < 64
 
 
 def test_cpu_past_the_limit_is_exhaustion() -> None:
-    def spin() -> int:
-        total = 0
-        while True:
-            total += 1
-
     with pytest.raises(Exhausted) as raised:
-        run_limited(spin, Limits(cpu_seconds=1))
+        run_limited(spin, limits=Limits(cpu_seconds=1))
     assert raised.value.reason == "cpu"
 
 
 def test_a_child_that_blocks_is_killed_at_the_wall_clock_limit() -> None:
     with pytest.raises(Exhausted) as raised:
-        run_limited(lambda: time.sleep(600), Limits(wall_seconds=0.5))
+        run_limited(time.sleep, 600, limits=Limits(wall_seconds=0.5))
     assert raised.value.reason == "time"
 
 
 def test_a_child_that_dies_is_a_crash() -> None:
     with pytest.raises(Exhausted) as raised:
-        run_limited(lambda: os._exit(3), SMALL)
+        run_limited(os._exit, 3, limits=SMALL)
     assert (raised.value.reason, raised.value.detail) == ("crash", "exited with status 3 and no result")
 
 
 def test_a_large_result_comes_back_whole() -> None:
-    assert run_limited(lambda: b"x" * (8 << 20), SMALL) == b"x" * (8 << 20)
+    assert run_limited(bytes, 8 << 20, limits=SMALL) == bytes(8 << 20)
 
 
 def test_a_flate_bomb_pdf_is_unreadable_and_the_bot_stays_small(ctx: Context) -> None:
