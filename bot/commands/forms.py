@@ -28,13 +28,12 @@ def check_files(ctx: Context, files: list[Path], as_json: bool) -> int:
     convert = converter()
     worst = 0
     for path in files:
-        try:
-            data = path.read_bytes()
+        try:  # the sandbox's worker opens and reads the file: a hostile one is held to its limits
+            result = check_limited(path, path.name, ctx, convert)
         except OSError as exc:
             print(f"{path}：无法打开（{exc.strerror}）", file=sys.stderr)
             worst = max(worst, EXIT_CODES["unreadable"])
             continue
-        result = check_limited(data, path.name, ctx, convert)  # a hostile file is read in a child with limits
         result = CheckResult(str(path), result.read, result.findings)
         print(json.dumps(result_json(result), ensure_ascii=False) if as_json else describe_result(result))
         worst = max(worst, EXIT_CODES[result.verdict])
