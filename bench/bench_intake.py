@@ -140,11 +140,14 @@ def memory(s: Servers, w: Workload, quick: bool) -> tuple[str, str]:
                 "< 200 MB",
             ]
         )
-    body = f"""Peak resident memory (wait4's ru_maxrss) of `subbot poll --once` over a mailbox holding one summary
-mail: a summary .docx with a video, or with photos. Floor: `bench/floor.py` over the same mail, which
-fetches the message whole as the bot does today. {machine()}.
+    body = f"""Peak resident memory (wait4's ru_maxrss: the process or any child it waited for, the sandbox's reader
+among them) of `subbot poll --once` over a mailbox holding one summary mail: a summary .docx with a video,
+or with photos. The bot copies a message over 8 MB to a spool file by partial FETCHes of 4 MB and decodes
+its photos and videos to files as it reads it (bot/mailbox/spoolfile.py, parsers/spill.py). For scale:
+`bench/floor.py` over the same mail, which fetches it whole with BODY.PEEK[] and parses it with the
+standard library, as the bot did before. {machine()}.
 
-{table(["summary mail with", "mail size (base64)", "bot peak RSS", "floor peak RSS", "target"], rows)}
+{table(["summary mail with", "mail size (base64)", "bot peak RSS", "whole-message reader's peak RSS", "target"], rows)}
 """
     return "Memory", body
 

@@ -95,6 +95,7 @@ def build_services(settings: Settings, ctx: Context) -> Services:
         reply_cap=settings.bot.reply_cap_per_day,
         blank_form=write_form(form_layout(ctx.campaign)),
         media=MediaStore(settings.bot.data_dir),
+        spool=settings.bot.data_dir / "spool",
     )
 
 
@@ -113,6 +114,7 @@ def open_mailbox(settings: Settings, attempts: int = 5) -> Mailbox:
             processed_flag=box.processed_flag,
             processed_folder=box.processed_folder,
             sent_path=box.sent_path,
+            spool_dir=settings.bot.data_dir / "spool",
         )
     return connect_with_retry(_imap_settings(settings), attempts)
 
@@ -132,6 +134,7 @@ def _imap_settings(settings: Settings) -> ImapSettings:
         processed_folder=box.processed_folder,
         sent_folder=box.sent_folder,
         idle=box.idle,
+        spool_dir=str(settings.bot.data_dir / "spool"),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from bot.check import CheckResult
@@ -72,7 +73,8 @@ class Decision:
 def check_attachments(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
     """Every attachment that may be a form, read and checked."""
     return tuple(
-        DocumentCheck(a, check_limited(a.data, a.name, ctx, convert))  # in a child held to limits
+        # In the sandbox's worker, held to limits; a part spilled to a file is read there, from the file.
+        DocumentCheck(a, check_limited(Path(a.spill.path) if a.spill else a.data, a.name, ctx, convert))
         for a in mail.attachments
         if a.kind in FORM_KINDS and a.origin != "inline"
     )

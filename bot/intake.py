@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,8 +18,9 @@ from bot.ledger.summaries import record_summary, summary_history
 from bot.mailbox.port import Fetched
 from bot.mediastore import MediaStore
 from bot.rules import Context
+from bot.spool import Spool, read_mail
 from bot.summary_reply import summary_view
-from parsers.message import Mail, parse_message
+from parsers.message import Mail
 from replies.render import Renderer
 
 DELIVERABLE_NAMES = {"plan": "活动筹备方案", "summary": "活动总结", None: "材料"}
@@ -41,6 +43,7 @@ class Services:
     # Receiving servers whose Authentication-Results are trusted; none: the topmost header (parsers.auth).
     authserv_ids: frozenset[str] = frozenset()
     media: MediaStore | None = None  # where summaries' photos and videos go; None records them without storing
+    spool: Path | None = None  # where a big message's photos and videos are decoded while it is read; None: /tmp
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,9 @@ def take_in(
     known = note_known_copy(session, fetched, stored, now, existing)
     if known is not None:
         return known
-    mail = parse_message(fetched.raw, services.own_addresses, services.authserv_ids)
-    return take_in_mail(session, fetched, stored, mail, services, now, backlog, existing)
+    with Spool(services.spool) as spool:
+        mail = read_mail(fetched, services.own_addresses, services.authserv_ids, spool)
+        return take_in_mail(session, fetched, stored, mail, services, now, backlog, existing)
 
 
 def note_known_copy(
@@ -92,12 +96,13 @@ def take_in_mail(
     existing: MessageRow | None = None,
 ) -> Intake:
     """A parsed message not yet taken in (or failed before): recorded, checked, decided, its reply queued."""
-    raw = fetched.raw
     sha, raw_path = stored  # RawStore.put's (sha256, path): the bytes are hashed once
     message = (
         existing
         or ledger.find_by_sha(session, sha)
-        or MessageRow(sha256=sha, raw_path=raw_path, size=len(raw), recorded_at=ledger.utc(now), status="processing")
+        or MessageRow(
+            sha256=sha, raw_path=raw_path, size=fetched.size, recorded_at=ledger.utc(now), status="processing"
+        )
     )
     describe(message, mail, fetched)
     session.add(message)

@@ -22,7 +22,8 @@ from bot.ledger import ledger, owed
 from bot.ledger.schema import MessageRow
 from bot.mailbox.port import Fetched, Mailbox, MessageRef
 from bot.rawstore import RawStore
-from parsers.message import Mail, parse_message
+from bot.spool import Spool, read_mail
+from parsers.message import Mail
 
 log = logging.getLogger(__name__)
 # OSErrors that say the bot's storage cannot be written, whatever message is being written.
@@ -99,31 +100,38 @@ def _take_one(
     dry_run: bool,
 ) -> Intake | None:
     # Before anything else: the raw bytes on disk. If this fails (disk full) the poll stops here.
-    stored = store.address(fetched.raw) if dry_run else store.put(fetched.raw)
+    stored = _store(store, fetched, dry_run)
     mail: Mail | None = None  # kept for the failure record: who wrote, about what
-    try:
-        with Session(engine) as session:
-            intake = note_known_copy(session, fetched, stored, now)
-            if intake is None:
-                mail = parse_message(fetched.raw, services.own_addresses, services.authserv_ids)
-                intake = take_in_mail(session, fetched, stored, mail, services, now, report.backlog)
+    with Spool(services.spool) as spool:  # the message's big photos and videos, while it is taken in
+        try:
+            with Session(engine) as session:
+                intake = note_known_copy(session, fetched, stored, now)
+                if intake is None:
+                    mail = read_mail(fetched, services.own_addresses, services.authserv_ids, spool)
+                    intake = take_in_mail(session, fetched, stored, mail, services, now, report.backlog)
+                if dry_run:
+                    session.rollback()
+                else:
+                    # Marked in the mailbox once committed; owed until the poll ends, in case it ends early.
+                    owed.owe_mark(session, fetched.ref, now)
+                    session.commit()
+        except Exception as exc:  # the one catch-all: record, set aside, carry on
+            if storage_failure(exc):
+                raise
             if dry_run:
-                session.rollback()
-            else:
-                # Marked in the mailbox once committed; owed until the poll ends, in case it ends early.
-                owed.owe_mark(session, fetched.ref, now)
-                session.commit()
-    except Exception as exc:  # the one catch-all: record, set aside, carry on
-        if storage_failure(exc):
-            raise
-        if dry_run:
-            log.exception("message %s would fail", fetched.ref.uid)
-            report.failed += 1
-            return None
-        intake = record_failure(engine, fetched, stored, traceback.format_exc(), now, mail)
+                log.exception("message %s would fail", fetched.ref.uid)
+                report.failed += 1
+                return None
+            intake = record_failure(engine, fetched, stored, traceback.format_exc(), now, mail)
     report.intakes.append(intake)
     _count(report, intake)
     return intake
+
+
+def _store(store: RawStore, fetched: Fetched, dry_run: bool) -> tuple[str, str]:
+    if fetched.spooled is not None:
+        return store.address_file(fetched.spooled) if dry_run else store.put_file(fetched.spooled)
+    return store.address(fetched.raw) if dry_run else store.put(fetched.raw)
 
 
 def storage_failure(exc: BaseException) -> bool:
@@ -162,7 +170,7 @@ def record_failure(
             message = MessageRow(
                 sha256=sha,
                 raw_path=raw_path,
-                size=len(fetched.raw),
+                size=fetched.size,
                 arrived_at=ledger.utc(fetched.arrived),
                 recorded_at=ledger.utc(now),
                 status="failed",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -16,31 +17,63 @@ class RawStore:
     def address(raw: bytes) -> tuple[str, str]:
         """(sha256, path relative to the root) where `raw` is or would be stored, writing nothing."""
         digest = hashlib.sha256(raw).hexdigest()
-        return digest, f"raw/{digest[:2]}/{digest}.eml"
+        return digest, _relative(digest)
+
+    @staticmethod
+    def address_file(source: Path) -> tuple[str, str]:
+        """`address` of the bytes in the file `source`, read in chunks."""
+        digest = hashlib.sha256()
+        for chunk in _chunks(source):
+            digest.update(chunk)
+        return digest.hexdigest(), _relative(digest.hexdigest())
 
     def put(self, raw: bytes) -> tuple[str, str]:
         """Store `raw`; returns (sha256, path relative to the root). Storing twice is harmless."""
         digest, relative = self.address(raw)
-        path = self.root / relative
-        if not path.exists():
-            for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
-                folder.mkdir(exist_ok=True, mode=0o700)
-            _remove_abandoned(path)
-            temporary = path.with_suffix(f".tmp{os.getpid()}")
-            # Readable by the bot's user only: raw mail holds personal data.
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(raw)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+        self._write(relative, [raw])
+        return digest, relative
+
+    def put_file(self, source: Path) -> tuple[str, str]:
+        """`put` of the bytes in the file `source`, copied in chunks: a big message is never held whole."""
+        digest, relative = self.address_file(source)
+        self._write(relative, _chunks(source))
         return digest, relative
 
     def get(self, relative: str) -> bytes:
         return (self.root / relative).read_bytes()
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def _write(self, relative: str, chunks: Iterable[bytes]) -> None:
+        path = self.root / relative
+        if path.exists():
+            return
+        for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
+            folder.mkdir(exist_ok=True, mode=0o700)
+        _remove_abandoned(path)
+        temporary = path.with_suffix(f".tmp{os.getpid()}")
+        # Readable by the bot's user only: raw mail holds personal data.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def _relative(digest: str) -> str:
+    return f"raw/{digest[:2]}/{digest}.eml"
+
+
+def _chunks(source: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with source.open("rb") as file:
+        while chunk := file.read(size):
+            yield chunk
 
 
 def _remove_abandoned(path: Path) -> None:
@@ -48,11 +81,11 @@ def _remove_abandoned(path: Path) -> None:
     writer is still alive is its own business."""
     for partial in path.parent.glob(f"{path.stem}.tmp*"):
         writer = partial.suffix.removeprefix(".tmp")
-        if writer.isdigit() and not _alive(int(writer)):
+        if writer.isdigit() and not alive(int(writer)):
             partial.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from bot.check import CheckResult
 from bot.sandbox import ChildError, Exhausted, read_text_and_photos, run_limited
-from parsers.media import MediaInfo, MediaKind, read_media
+from bot.spool import media_info
+from parsers.media import MediaInfo, MediaKind
 from parsers.message import Attachment, Mail
 
 LinkKind = Literal["press", "drive", "video", "other"]
@@ -211,7 +212,7 @@ def _media_files(mail: Mail, results: Mapping[str, CheckResult], history: Histor
     seen: set[str] = set()
     files: list[MediaFile] = []
     for attachment in mail.attachments:
-        info = read_media(attachment.data, attachment.name)
+        info = media_info(attachment)  # a spilled photo or video: from its file
         if attachment.origin == "inline" and (info.kind != "photo" or info.size < MIN_INLINE_PHOTO_BYTES):
             continue
         kind: MediaKind = "document" if attachment.name in results else info.kind

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesFeedParser, BytesParser
@@ -19,6 +21,7 @@ from parsers.headers import Headers, decode_raw_text, decode_value, parse_addres
 from parsers.names import fallback_name, safe_name, unique_name
 from parsers.package import sniff
 from parsers.parts import MAX_ATTACHMENT_BYTES, PART_ERRORS, Contents, Piece, read_parts
+from parsers.spill import Spill
 
 _CHUNK = 1 << 16
 _ARCHIVES_UNREAD = {".rar": "RAR", ".7z": "7z"}
@@ -36,12 +39,22 @@ class Attachment:
     name: str  # decoded, a safe base name, never empty
     content_type: str
     kind: str  # from parsers.package.sniff
-    data: bytes = field(repr=False)
+    data: bytes = field(repr=False)  # b"" when the part was spilled to a file
     origin: str  # part | inline | forward | tnef | zip:<archive name>
+    spill: Spill | None = None  # a big photo or video, decoded to a file as the message was read
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return self.spill.size if self.spill else len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return self.spill.sha256 if self.spill else hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def head(self) -> bytes:
+        """The first bytes of the file: all of it unless spilled."""
+        return self.spill.head if self.spill else self.data
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,14 @@ class Mail:
 
 
 def parse_message(
-    raw: bytes, own_addresses: frozenset[str] = frozenset(), authserv_ids: frozenset[str] = frozenset()
+    raw: bytes,
+    own_addresses: frozenset[str] = frozenset(),
+    authserv_ids: frozenset[str] = frozenset(),
+    spills: Mapping[bytes, Spill] | None = None,
 ) -> Mail:
     """Read one raw message (RFC 5322 bytes as fetched from the mailbox). `authserv_ids` names the
-    receiving servers whose Authentication-Results are trusted (none: the topmost header's)."""
+    receiving servers whose Authentication-Results are trusted (none: the topmost header's). `spills` are
+    the parts `parsers.spill.reduce_message` took out of `raw` into files, by their markers."""
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError(f"parse_message needs bytes, not {type(raw).__name__}")
     message, problems = _parse(bytes(raw))
@@ -79,7 +96,7 @@ def parse_message(
     sender = senders[0] if senders else Address("", "")
     reply_to = _addresses(headers, "reply-to", contents, hint)
     subject = decode_value(headers.raw("subject"), hint)
-    attachments = _attachments(contents)
+    attachments = _attachments(contents, spills or {})
     body, links = _body(contents)
     own = frozenset(a.strip().lower() for a in own_addresses)
     signs = Signs(headers, sender.address, subject, frozenset(contents.own_types), contents.report_type, own)
@@ -156,10 +173,18 @@ def _addresses(headers: Headers, name: str, contents: Contents, hint: str | None
     return found
 
 
-def _attachments(contents: Contents) -> tuple[Attachment, ...]:
+def _attachments(contents: Contents, spills: Mapping[bytes, Spill]) -> tuple[Attachment, ...]:
     found: list[tuple[Piece, str]] = []
+    spilled: dict[int, Spill] = {}
     budget = MAX_ATTACHMENT_BYTES - contents.attachment_bytes
     for piece in contents.pieces:
+        if (spill := spills.get(piece.data)) is not None:
+            if not spill.kept:
+                contents.problem(f"附件「{safe_name(piece.name) or piece.content_type}」未读取：邮件附件过大")
+                continue
+            spilled[len(found)] = spill
+            found.append((piece, _sniff(spill.head, piece.name)))
+            continue
         kind = _sniff(piece.data, piece.name)
         found.append((piece, kind))
         if kind == "zip":
@@ -176,7 +201,9 @@ def _attachments(contents: Contents) -> tuple[Attachment, ...]:
     for number, (piece, kind) in enumerate(found, 1):
         name = unique_name(safe_name(piece.name) or fallback_name(number, kind, piece.content_type), taken)
         taken.add(name)
-        attachments.append(Attachment(name, piece.content_type, kind, piece.data, piece.origin))
+        spill = spilled.get(number - 1)
+        data = b"" if spill else piece.data
+        attachments.append(Attachment(name, piece.content_type, kind, data, piece.origin, spill))
     return tuple(attachments)
 
 

@@ -31,8 +31,8 @@ from bot.poll import PollReport, poll_once, record_failure, storage_failure
 from bot.rules import Context
 from bot.runner import Runner
 from bot.scheduler import start_scheduler
+from bot.spool import Spool, read_file
 from bot.stop import Stop
-from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
 REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "suppressed": "不回复（启用前的旧邮件）"}
@@ -171,11 +171,11 @@ def _retry(app: App, message: str, now: Callable[[], dt.datetime]) -> int:
             print(f"邮件 {message} {state}，无需重试", file=sys.stderr)
             return 1
         ref = row.refs[0] if row.refs else None
-        raw = app.store.get(row.raw_path)
-        fetched = Fetched(
+        fetched = Fetched(  # read from the stored copy as a file: a big one is never held whole
             MessageRef(ref.mailbox, ref.uidvalidity, ref.uid) if ref else MessageRef("retry", 0, row.sha256),
-            raw,
+            b"",
             row.arrived_at.replace(tzinfo=dt.UTC),
+            spooled=app.store.path(row.raw_path),
         )
         stored = (row.sha256, row.raw_path)
     try:
@@ -207,10 +207,10 @@ def _find(session: Session, key: str) -> MessageRow | None:
 def inspect(ctx: Context, app_services: Services, files: list[Path], as_json: bool, now: dt.datetime) -> int:
     """What the bot reads in raw messages and would do, touching neither ledger nor mailbox."""
     for path in files:
-        raw = path.read_bytes()
-        mail = parse_message(raw, app_services.own_addresses, app_services.authserv_ids)
-        documents = check_attachments(mail, ctx, app_services.convert)
-        decision = decide(mail, documents, ctx, mail.date or now, 0, app_services.reply_cap)
+        with Spool() as spool:  # as a big mail is polled, photos and videos to files, here in the temp folder
+            mail = read_file(path, app_services.own_addresses, app_services.authserv_ids, spool)
+            documents = check_attachments(mail, ctx, app_services.convert)
+            decision = decide(mail, documents, ctx, mail.date or now, 0, app_services.reply_cap)
         # By the attachment itself, not its name: two attachments may share one name.
         verdicts = {id(check.attachment): check.result.verdict for check in documents}
         report = {

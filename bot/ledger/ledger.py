@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 from sqlalchemy import func, select, update
@@ -112,8 +111,8 @@ def record_decision(session: Session, message: MessageRow, decision: Decision) -
             position=position,
             name=attachment.name,
             kind=attachment.kind,
-            sha256=_sha(attachment.data),
-            size=len(attachment.data),
+            sha256=attachment.sha256,
+            size=attachment.size,
             verdict=check.result.verdict,
         )
         session.add(row)
@@ -168,10 +167,6 @@ def _add_version(
             data=json.dumps(data, ensure_ascii=False),
         )
     )
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def due_reply_ids(session: Session, now: dt.datetime) -> list[int]:

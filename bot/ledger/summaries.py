@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, select
@@ -19,7 +20,8 @@ from bot.mediastore import MediaStore
 from bot.rules import Context
 from bot.summary import History, Planned
 from config import Branch
-from parsers.message import Mail
+from parsers.media import MediaInfo
+from parsers.message import Attachment, Mail
 
 Stage = Literal["planned", "held", "summarised"]
 
@@ -77,7 +79,7 @@ def record_summary(session: Session, message: MessageRow, decision: Decision, st
             name=media.attachment.name,
             sha256=info.sha256,
             size=info.size,
-            stored_path=store.put(media.attachment.data, info.sha256, info.format) if store else None,
+            stored_path=_stored(store, media.attachment, info) if store else None,
             taken_at=info.taken_at,
             duplicate_of=first.get(info.sha256),
         )
@@ -151,3 +153,9 @@ def activity_stages(session: Session, now: dt.datetime, zone: dt.tzinfo) -> list
         )
         for row in rows
     ]
+
+
+def _stored(store: MediaStore, attachment: Attachment, info: MediaInfo) -> str:
+    if attachment.spill is not None:  # decoded to a file as the mail was read: linked, never read back
+        return store.put_file(Path(attachment.spill.path), info.sha256, info.format)
+    return store.put(attachment.data, info.sha256, info.format)

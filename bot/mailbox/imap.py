@@ -24,13 +24,19 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 
 from bot.mailbox.idle import RENEW, wait_in_idle, wait_with_noop
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
+from bot.mailbox.spoolfile import SPOOL_BYTES, spool_file
 from bot.stop import Stop
 
 log = logging.getLogger(__name__)
 
 # Messages per UID FETCH: few round trips, yet a dropped connection loses little.
 CHUNK = 50
+# Bytes of whole messages asked for in one FETCH: fifty summaries of 20 MB must not come back at once.
+FETCH_BUDGET = 32 << 20
+# A message over SPOOL_BYTES is not held: it is copied to a spool file in pieces of PIECE bytes (partial FETCH).
+PIECE = 4 << 20
 BODY = b"BODY[]"
+SIZE = b"RFC822.SIZE"
 INTERNALDATE = b"INTERNALDATE"
 DEFAULT_SENT = "Sent"
 SENT = rb"\Sent"  # the SPECIAL-USE attribute (RFC 6154)
@@ -52,6 +58,8 @@ class ImapSettings:
     sent_folder: str | None = None
     idle: bool = True  # wait in IDLE when the server offers it; False waits poll_minutes (and NOOPs)
     idle_renew: float = RENEW
+    spool_dir: str | None = None  # where messages over spool_bytes are copied while read; None: the temp folder
+    spool_bytes: int = SPOOL_BYTES
 
     @property
     def marks(self) -> bool:
@@ -111,18 +119,49 @@ class ImapMailbox:
         return [MessageRef(self.name, self._uidvalidity, str(uid)) for uid in uids]
 
     def fetch(self, refs: Sequence[MessageRef]) -> Iterator[Fetched]:
+        """Sizes first; then the small messages whole, a few at a time, and each big one into a spool file
+        by partial FETCHes, so neither a big message nor a run of them is ever held in memory."""
         uids = [self._uid(ref) for ref in refs]
         for start in range(0, len(uids), CHUNK):
             chunk = uids[start : start + CHUNK]
             with self._translated("UID FETCH"):
-                response = self._client.fetch(chunk, [b"BODY.PEEK[]", INTERNALDATE])
-            for uid in chunk:
-                data = response.get(uid, {})
-                if data.get(BODY) is None:
-                    # Expunged since it was listed: absent, or NIL when another session expunged it.
-                    continue
-                ref = MessageRef(self.name, self._uidvalidity, str(uid))
-                yield Fetched(ref, bytes(data[BODY]), _aware(data[INTERNALDATE]))
+                sizes = self._client.fetch(chunk, [SIZE, INTERNALDATE])
+            # Expunged since it was listed: absent, or NIL when another session expunged it.
+            present = [uid for uid in chunk if sizes.get(uid, {}).get(INTERNALDATE) is not None]
+            for group in _groups(present, {uid: int(sizes[uid].get(SIZE) or 0) for uid in present}, self._settings):
+                if len(group) == 1 and int(sizes[group[0]].get(SIZE) or 0) > self._settings.spool_bytes:
+                    yield from self._spooled(group[0], _aware(sizes[group[0]][INTERNALDATE]))
+                else:
+                    yield from self._whole(group)
+
+    def _whole(self, uids: list[int]) -> Iterator[Fetched]:
+        with self._translated("UID FETCH"):
+            response = self._client.fetch(uids, [b"BODY.PEEK[]", INTERNALDATE])
+        for uid in uids:
+            data = response.get(uid, {})
+            if data.get(BODY) is None:
+                continue  # expunged in the meantime
+            ref = MessageRef(self.name, self._uidvalidity, str(uid))
+            yield Fetched(ref, bytes(data[BODY]), _aware(data[INTERNALDATE]))
+
+    def _spooled(self, uid: int, arrived: dt.datetime) -> Iterator[Fetched]:
+        with spool_file(self._settings.spool_dir) as (path, out):
+            offset = 0
+            while True:
+                with self._translated("UID FETCH (part)"):
+                    response = self._client.fetch([uid], [b"BODY.PEEK[]<%d.%d>" % (offset, PIECE)])
+                piece = response.get(uid, {}).get(b"BODY[]<%d>" % offset)
+                if piece is None:
+                    if offset == 0:
+                        return  # expunged in the meantime
+                    break
+                out.write(piece)
+                offset += len(piece)
+                if len(piece) < PIECE:
+                    break
+            out.close()
+            log.debug("IMAP %s: message %d spooled, %d bytes", self._settings.host, uid, offset)
+            yield Fetched(MessageRef(self.name, self._uidvalidity, str(uid)), b"", arrived, spooled=path)
 
     def mark_processed(self, ref: MessageRef) -> None:
         uid = self._uid(ref)
@@ -266,6 +305,25 @@ def connect_with_retry(
             log.warning("IMAP attempt %d of %d failed (%s); next in %g s", attempt, attempts, exc.reason, wait)
             sleep(wait)
     raise AssertionError("unreachable")
+
+
+def _groups(uids: list[int], sizes: dict[int, int], settings: ImapSettings) -> Iterator[list[int]]:
+    """`uids` in order, in runs of small messages of at most FETCH_BUDGET bytes together; a message over
+    `spool_bytes` in a run of its own."""
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes[uid]
+        if group and (size > settings.spool_bytes or total + size > FETCH_BUDGET):
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+        if size > settings.spool_bytes:
+            yield group
+            group, total = [], 0
+    if group:
+        yield group
 
 
 def _check_keyword_name(settings: ImapSettings) -> None:

@@ -13,17 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import mailbox
 import os
+import shutil
 import string
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self
 
 from imapclient import imap_utf7  # type: ignore[import-untyped]
 
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
+from bot.mailbox.spoolfile import SPOOL_BYTES, spool_file
 from bot.stop import Stop
 
 # Maildir keys are unique by construction and never reused, so no validity epoch is needed.
@@ -45,7 +47,11 @@ class MaildirMailbox:
         processed_flag: str | None = None,
         processed_folder: str | None = None,
         sent_path: Path | str | None = None,
+        spool_dir: Path | str | None = None,
+        spool_bytes: int = SPOOL_BYTES,
     ) -> None:
+        self._spool_dir = spool_dir
+        self._spool_bytes = spool_bytes
         self._path = Path(path).absolute()
         self._name = f"maildir:{self._path}"
         missing = [sub for sub in SUBDIRS if not (self._path / sub).is_dir()]
@@ -85,10 +91,23 @@ class MaildirMailbox:
         for ref in refs:
             self._check(ref)
             with self._translated(f"read {ref.uid}"):
-                found = self._read(ref.uid)
-            if found is not None:
-                raw, mtime = found
-                yield Fetched(ref, raw, dt.datetime.fromtimestamp(mtime, dt.UTC))
+                opened = self._open(ref.uid)
+            if opened is None:
+                continue
+            with opened as file:
+                stat = os.fstat(file.fileno())
+                arrived = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+                if stat.st_size <= self._spool_bytes:
+                    with self._translated(f"read {ref.uid}"):
+                        raw = file.read()
+                    yield Fetched(ref, raw, arrived)
+                    continue
+                # Copied, not handed over in place: a client may rename the file (its flags) while it is read.
+                with spool_file(self._spool_dir) as (path, out):
+                    with self._translated(f"read {ref.uid}"):
+                        shutil.copyfileobj(file, out, 1 << 20)
+                        out.close()
+                    yield Fetched(ref, b"", arrived, spooled=path)
 
     def mark_processed(self, ref: MessageRef) -> None:
         self._check(ref)
@@ -186,15 +205,15 @@ class MaildirMailbox:
             path = self._files.get(key)
         return path
 
-    def _read(self, key: str) -> tuple[bytes, float] | None:
+    def _open(self, key: str) -> BinaryIO | None:
         for _ in range(2):
             path = self._locate(key)
             if path is None:
                 return None
             try:
-                return path.read_bytes(), path.stat().st_mtime
+                return path.open("rb")
             except FileNotFoundError:
-                self._files.pop(key, None)  # renamed between locating and reading: look once more
+                self._files.pop(key, None)  # renamed between locating and opening: look once more
         return None
 
     def _mtime(self, key: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -23,11 +24,19 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class Fetched:
-    """A message's exact bytes and when the server received it (IMAP INTERNALDATE, Maildir mtime), aware."""
+    """A message's exact bytes and when the server received it (IMAP INTERNALDATE, Maildir mtime), aware.
+
+    A big message is not held: `raw` is empty and `spooled` is a file holding its bytes, which stays there
+    only until the next message is fetched (the mailbox's, not the reader's, to remove)."""
 
     ref: MessageRef
     raw: bytes
     arrived: dt.datetime
+    spooled: Path | None = None
+
+    @property
+    def size(self) -> int:
+        return self.spooled.stat().st_size if self.spooled is not None else len(self.raw)
 
 
 class MailboxError(Exception):
