@@ -1,6 +1,6 @@
-"""Reading a message the mailbox handed over as a file: its photos and videos are decoded into a spool folder
-as the bytes go by (parsers.spill), so a mail of 500 photos or a 300 MB video is never held whole; the rest
-is parsed as any message. The spool folder lives as long as the message's intake, then goes."""
+"""Reading a message the mailbox handed over as a file: its attachments are decoded into a spool folder as
+the bytes go by (parsers.spill), so a mail of 500 photos or a 300 MB video is never held whole, and a
+document is read from its file by the sandbox's worker; the rest is parsed as any message. The spool folder lives as long as the message's intake, then goes."""
 
 from __future__ import annotations
 
@@ -26,16 +26,14 @@ CHUNK = 1 << 20
 
 
 class Spool:
-    """A private folder under `root` for one message's spilled parts; a `parsers.spill.Sink`."""
+    """A private folder under `root` for one message's spilled parts (a `parsers.spill.Sink`), made when the
+    first part is spilled and removed, with what is in it, when the message is done."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or Path(tempfile.gettempdir())
         self._folder: Path | None = None
 
     def __enter__(self) -> Self:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        remove_abandoned(self.root)
-        self._folder = Path(tempfile.mkdtemp(prefix=f"spool-{os.getpid()}-", dir=self.root))  # mode 0700
         return self
 
     def __exit__(
@@ -47,11 +45,18 @@ class Spool:
 
     def open(self, number: int) -> tuple[str, Writer]:
         if self._folder is None:
-            raise RuntimeError("the spool is not open")
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if self.root not in _CLEARED:  # once per process: what an earlier, killed run left
+                remove_abandoned(self.root)
+                _CLEARED.add(self.root)
+            self._folder = Path(tempfile.mkdtemp(prefix=f"spool-{os.getpid()}-", dir=self.root))  # mode 0700
         path = self._folder / f"{number}.part"
         # Readable by the bot's user only: photos of people are personal data.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         return str(path), _Synced(os.fdopen(fd, "wb"))
+
+
+_CLEARED: set[Path] = set()
 
 
 def read_mail(fetched: Fetched, own_addresses: frozenset[str], authserv_ids: frozenset[str], spool: Spool) -> Mail:
@@ -74,7 +79,7 @@ def media_info(attachment: Attachment) -> MediaInfo:
     spill = attachment.spill
     if spill is None:
         return read_media(attachment.data, attachment.name)
-    kind, form = classify(spill.head, attachment.name)
+    kind, form = classify(spill.head, attachment.name, spill.kind)
     taken = None
     if kind == "photo" and spill.size:
         with _mapped(Path(spill.path)) as data:

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -234,9 +235,10 @@ def _document(attachment: Attachment, result: CheckResult) -> SummaryDocument:
         # Kept for staff, never read again here: "too_large" may be a file that exhausted the sandbox.
         return SummaryDocument(attachment.name, read.kind, "", "", "", 0)
     # Read again for its text and pictures, in the sandbox too: a summary is untrusted input like a form.
-    kind, data = attachment.kind, attachment.data
+    kind = attachment.kind
+    file = Path(attachment.spill.path) if attachment.spill else attachment.data  # a spilled one: read there
     try:
-        text, photos = run_limited(read_text_and_photos, data, kind)
+        text, photos = run_limited(read_text_and_photos, file, kind)
     except (Exhausted, ChildError):
         text, photos = "", 0
     return SummaryDocument(attachment.name, kind, "", "", text, photos)

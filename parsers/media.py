@@ -77,7 +77,9 @@ def read_media(data: bytes, name: str) -> MediaInfo:
     return MediaInfo(kind, form, hashlib.sha256(data).hexdigest(), len(data), taken)
 
 
-def classify(data: bytes, name: str) -> tuple[MediaKind, str]:
+def classify(data: bytes, name: str, sniffed: str | None = None) -> tuple[MediaKind, str]:
+    """By the first bytes for media and archives; otherwise by `sniff`, or by `sniffed` when the caller has
+    only the start of the file and sniffed the whole of it already (a part spilled to disk)."""
     head = data[:16]
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12]
@@ -98,10 +100,12 @@ def classify(data: bytes, name: str) -> tuple[MediaKind, str]:
     for magic, form in _ARCHIVES.items():
         if head.startswith(magic):
             return "other", form
-    try:
-        kind = sniff(data, name)
-    except _EXIF_ERRORS:
-        kind = "unknown"
+    kind = sniffed
+    if kind is None:
+        try:
+            kind = sniff(data, name)
+        except _EXIF_ERRORS:
+            kind = "unknown"
     return ("document", kind) if kind in DOCUMENT_KINDS else ("other", kind)
 
 

@@ -179,11 +179,16 @@ def _attachments(contents: Contents, spills: Mapping[bytes, Spill]) -> tuple[Att
     budget = MAX_ATTACHMENT_BYTES - contents.attachment_bytes
     for piece in contents.pieces:
         if (spill := spills.get(piece.data)) is not None:
+            label = safe_name(piece.name) or piece.content_type
             if not spill.kept:
-                contents.problem(f"附件「{safe_name(piece.name) or piece.content_type}」未读取：邮件附件过大")
+                contents.problem(f"附件「{label}」未读取：邮件附件过大")
                 continue
             spilled[len(found)] = spill
-            found.append((piece, _sniff(spill.head, piece.name)))
+            found.append((piece, spill.kind))
+            if spill.kind == "zip":  # a zip under an Office file's name, in a big mail: kept, not unpacked
+                contents.problem(f"附件「{label}」是压缩包，文件过大，未能自动解压")
+            elif unread := _unread_archive(piece.name, spill.head):
+                contents.problem(f"附件「{label}」是 {unread} 压缩包，无法自动解压")
             continue
         kind = _sniff(piece.data, piece.name)
         found.append((piece, kind))
@@ -194,7 +199,7 @@ def _attachments(contents: Contents, spills: Mapping[bytes, Spill]) -> tuple[Att
             contents.problems.extend(unpacked.problems)
             for name, data in unpacked.files:
                 found.append((Piece(name, "application/octet-stream", data, f"zip:{archive}"), _sniff(data, name)))
-        elif unread := _unread_archive(piece):
+        elif unread := _unread_archive(piece.name, piece.data):
             contents.problem(f"附件「{safe_name(piece.name) or unread}」是 {unread} 压缩包，无法自动解压")
     taken: set[str] = set()
     attachments = []
@@ -214,10 +219,10 @@ def _sniff(data: bytes, name: str) -> str:
         return "unknown"
 
 
-def _unread_archive(piece: Piece) -> str:
-    extension = "." + piece.name.rsplit(".", 1)[-1].lower() if "." in piece.name else ""
+def _unread_archive(name: str, head: bytes) -> str:
+    extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     for magic, kind in _ARCHIVE_MAGIC.items():
-        if piece.data.startswith(magic):
+        if head.startswith(magic):
             extension = kind
     return _ARCHIVES_UNREAD.get(extension, "")
 

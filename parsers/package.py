@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from pathlib import Path
+from typing import BinaryIO
 
 from parsers.errors import NeedsConversion, UnreadableDocument
 
@@ -21,6 +23,7 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error)
 
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SNIFF_HEAD = 64 * 1024
 _IMAGES = {
     b"\xff\xd8\xff": "JPEG",
     b"\x89PNG": "PNG",
@@ -52,9 +55,21 @@ def sniff(data: bytes, name: str) -> str:
     return "unknown"
 
 
-def _zip_kind(data: bytes, lower: str) -> str:
+def sniff_path(path: Path, name: str) -> str:
+    """`sniff` of a file on disk, reading only what it needs: a zip's directory, never its members."""
+    with path.open("rb") as file:
+        head = file.read(_SNIFF_HEAD)
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            file.seek(0)
+            return _zip_kind(file, name.lower())
+        if head.startswith(_CFB):
+            return sniff(head + file.read(), name)  # a CFB directory can be anywhere in the file
+        return sniff(head, name)
+
+
+def _zip_kind(data: bytes | BinaryIO, lower: str) -> str:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as package:
             names = set(package.namelist())
             if "mimetype" in names and b"opendocument.text" in _head(package, "mimetype"):
                 return "odt"

@@ -46,7 +46,7 @@ _REPORTS = frozenset(
 _SIGNATURES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"})
 _MESSAGES = frozenset({"message/rfc822", "message/global"})
 _ENCRYPTED = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
-_TNEF = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 _BODIES = frozenset({"text/plain", "text/html"})
 
 
@@ -159,7 +159,7 @@ def _read_leaf(frame: _Frame, leaf: _Leaf, contents: Contents) -> list[_Frame]:
             return []
     origin = "forward" if frame.forwarded else "part"
     piece = Piece(leaf.name, leaf.content_type, leaf.data, origin)
-    if leaf.content_type in _TNEF or leaf.name.lower() == "winmail.dat":
+    if leaf.content_type in TNEF_TYPES or leaf.name.lower() == "winmail.dat":
         _read_winmail(piece, contents)
         return []
     if leaf.content_type in _ENCRYPTED:

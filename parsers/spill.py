@@ -1,13 +1,13 @@
-"""A big message read without holding it whole: its photos and videos are decoded to files as the bytes go
-by, and what is left (headers, text, documents) is a small message `parse_message` reads as any other.
+"""A big message read without holding it whole: its files (photos, videos, documents) are decoded to disk as
+the bytes go by, and what is left (headers, text) is a small message `parse_message` reads as any other.
 
-`reduce_message` walks the MIME structure line by line, the way the standard library's parser does
-(a delimiter of any enclosing multipart ends a part), copying every line to the reduced message except the
-bodies of base64 leaf parts that turn out, from their first decoded bytes, to be a photo or a video bigger
-than `threshold`. Such a body is decoded into a file opened by the caller's `Sink` and replaced by a short
-marker (`Spill.key`, base64 encoded as the part says) that `parse_message` turns back into the file's record.
-The marker carries a nonce the caller draws per message, so a sender cannot write one that matches.
-Pure apart from the sink: bytes in, the reduced bytes and the spills' records out."""
+`reduce_message` walks the MIME structure line by line, the way the standard library's parser does (a
+delimiter of any enclosing multipart ends a part), copying every line to the reduced message except the
+bodies of base64 leaf parts bigger than `threshold`: photos, videos and documents alike, all but the few
+the reader opens itself (`opened_in_memory`). Such a body is decoded into a file opened by the caller's
+`Sink` and replaced by a short marker (`Spill.key`, base64 encoded as the part says) that `parse_message`
+turns back into the file's record. The marker carries a nonce the caller draws per message, so a sender
+cannot write one that matches. No IO but the sink's files: written, then sniffed for their kind."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
+from pathlib import Path
 from typing import Protocol
 
 from parsers.headers import HEADER_ERRORS, split_params
-from parsers.media import classify
+from parsers.package import sniff_path
+from parsers.parts import TNEF_TYPES
 
 THRESHOLD = 64 * 1024  # encoded bytes of a part below which it stays in the reduced message
 HEAD_BYTES = 4096  # decoded bytes of a spilled part kept in memory: its kind (EXIF is read from the file)
@@ -34,6 +36,7 @@ _DELIMITER_LINE = 1000  # RFC 2046: a boundary is at most 70 characters; anythin
 _WHITESPACE = b" \t\r\n"
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]")
 _HEADER_LINE = re.compile(rb"^(From |[\x21-\x39\x3b-\x7e]*:|[ \t])")  # the standard library's
+_PACKAGES = (".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp")
 _BREAK = re.compile(rb"\r\n|\r|\n")
 
 
@@ -47,6 +50,7 @@ class Spill:
     size: int
     sha256: str
     head: bytes = field(repr=False)
+    kind: str = "unknown"  # parsers.package.sniff of the whole file
 
     @property
     def kept(self) -> bool:
@@ -139,8 +143,10 @@ class _Lines:
                 return
             # Kept for the next round: the last line, which may be a delimiter not yet whole.
             last_break = max(text.rfind(b"\n"), text.rfind(b"\r"))
-            if last_break < 0:  # no line break at all (a run of binary): none of it can begin a delimiter
-                yield text
+            if last_break < 0:
+                if starts_line and len(text) <= _DELIMITER_LINE:
+                    continue  # the start of a line, maybe of a delimiter: wait for its end
+                yield text  # a run with no line break: no delimiter begins in it
                 text = b""
             else:
                 if last_break:
@@ -215,7 +221,7 @@ class _Reducer:
         if content_type.startswith("message/") and content_type != "message/delivery-status":
             return self.entity(delimiters)  # another message inside, as the standard library reads it
         if encoding == "base64" and not content_type.startswith(("text/", "message/", "multipart/")):
-            return self._leaf(delimiters, name)
+            return self._leaf(delimiters, content_type, name)
         return self.copy_until(delimiters)
 
     def copy_until(self, delimiters: tuple[bytes, ...]) -> _Line | None:
@@ -250,7 +256,7 @@ class _Reducer:
             return self.copy_until(delimiters)  # the epilogue
         return line  # an enclosing delimiter, or the end of the input
 
-    def _leaf(self, delimiters: tuple[bytes, ...], name: str) -> _Line | None:
+    def _leaf(self, delimiters: tuple[bytes, ...], content_type: str, name: str) -> _Line | None:
         buffered: list[bytes] = []
         size = 0
         while size <= self.threshold:
@@ -262,12 +268,14 @@ class _Reducer:
             size += len(line.data)
         decoder = _Base64()
         first = decoder.feed(b"".join(buffered))
-        if classify(first[:HEAD_BYTES], name)[0] not in ("photo", "video"):
+        if opened_in_memory(content_type, name, first):
             self.out.extend(buffered)
             return self.copy_until(delimiters)
-        return self._spill(delimiters, decoder, first, buffered[-1])
+        return self._spill(delimiters, decoder, first, buffered[-1], name)
 
-    def _spill(self, delimiters: tuple[bytes, ...], decoder: _Base64, first: bytes, last: bytes) -> _Line | None:
+    def _spill(
+        self, delimiters: tuple[bytes, ...], decoder: _Base64, first: bytes, last: bytes, name: str
+    ) -> _Line | None:
         number = len(self.spills) + 1
         key = f"\0subbot-spill\0{self.nonce}\0{number}\0".encode("ascii")
         digest, head, size = hashlib.sha256(), bytearray(), 0
@@ -293,7 +301,8 @@ class _Reducer:
                 out.close()
         line = self.lines.next()
         self.spilled += size
-        self.spills[key] = Spill(key, path, size, digest.hexdigest(), bytes(head))
+        kind = sniff_path(Path(path), name) if path else "unknown"
+        self.spills[key] = Spill(key, path, size, digest.hexdigest(), bytes(head), kind)
         ending = b"\r\n" if last.endswith(b"\r\n") else b"\n"
         self.out.append(base64.b64encode(key) + ending)
         return line
@@ -327,6 +336,16 @@ def _decode(text: bytes) -> bytes:
         return binascii.a2b_base64(text)
     except binascii.Error:
         return b""
+
+
+def opened_in_memory(content_type: str, name: str, head: bytes) -> bool:
+    """Parts the message's reader opens itself, so they stay in the message: Outlook's winmail.dat, an
+    attached .eml, and a zip archive (unpacked for the files in it; an Office or OpenDocument file is a zip
+    too, but is read as the document it is, from its file)."""
+    lower = name.lower()
+    if content_type in TNEF_TYPES or lower == "winmail.dat" or lower.endswith(".eml"):
+        return True
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06")) and not lower.endswith(_PACKAGES)
 
 
 def _delimiter(line: _Line, delimiters: tuple[bytes, ...]) -> str:

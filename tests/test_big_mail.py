@@ -14,6 +14,7 @@ import io
 import os
 import random
 import re
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from bot.mailbox.imap import ImapMailbox
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.spoolfile import SPOOL_BYTES
 from bot.rules import Context
-from bot.spool import Spool, media_info, read_file
+from bot.spool import Spool, media_info, read_file, remove_abandoned
 from parsers.message import Mail, parse_message
 from parsers.spill import reduce_message
 
@@ -183,18 +184,34 @@ def test_photos_and_videos_anywhere_in_a_mail_are_spilled_and_read_the_same(name
             assert Path(attachment.spill.path).read_bytes() == by_name[attachment.name].data  # type: ignore[union-attr]
 
 
-def test_documents_and_small_photos_stay_in_the_mail(tmp_path: Path) -> None:
-    document = summary_docx("活动总结", "正文", pictures=3)  # a .docx of 100 KB or so: read, so never spilled
+def test_files_are_spilled_but_small_ones_and_those_the_reader_opens_stay_in_the_mail(tmp_path: Path) -> None:
+    document = summary_docx("活动总结", "正文", pictures=3)  # 100 KB or so: read by the sandbox from its file
     small = big_photo(4, side=40)
-    assert len(document) > 64 * 1024
-    mail, sink = reduced(summary_mail(("活动总结.docx", document), ("小.jpg", small), ("大.jpg", PHOTO)), tmp_path)
-    assert [(a.name, a.spill is not None) for a in mail.attachments] == [
-        ("活动总结.docx", False),
-        ("小.jpg", False),
-        ("大.jpg", True),
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("照片1.jpg", big_photo(8))
+    winmail = (ROOT / "fixtures" / "mail" / "outlook-winmail-dat.eml").read_bytes()
+    files = (
+        ("活动总结.docx", document),
+        ("小.jpg", small),
+        ("大.jpg", PHOTO),
+        ("照片.zip", archive.getvalue()),  # unpacked by the reader: stays
+        ("转发.eml", winmail + b"\r\n" * 40000),  # an attached message: stays
+    )
+    raw = summary_mail(*files)
+    mail, sink = reduced(raw, tmp_path)
+    assert [(a.name, a.kind, a.spill is not None) for a in mail.attachments] == [
+        ("活动总结.docx", "docx", True),
+        ("小.jpg", "image", False),
+        ("大.jpg", "image", True),
+        ("照片.zip", "zip", False),
+        ("照片1.jpg", "image", False),  # from the zip
+        # From the winmail.dat of the attached message: read in memory, as all of that message is.
+        ("第五支部（堃园社区）活动筹备方案表.docx", "docx", False),
+        ("说明.pdf", "pdf", False),
     ]
-    assert mail.attachments[0].data == document and mail.attachments[1].data == small
-    assert len(sink.opened) == 1
+    assert view(mail) == view(parse_message(raw))
+    assert mail.attachments[1].data == small and len(sink.opened) == 2
 
 
 def test_a_senders_own_marker_is_only_bytes(tmp_path: Path) -> None:
@@ -245,8 +262,21 @@ def test_a_dead_processs_spool_is_removed_and_a_live_ones_kept(tmp_path: Path) -
     for folder in (dead, mine):
         folder.mkdir()
     fetched.write_bytes(b"x")
-    with Spool(tmp_path):
-        assert not dead.exists() and not fetched.exists() and mine.exists()
+    remove_abandoned(tmp_path)
+    assert not dead.exists() and not fetched.exists() and mine.exists()
+
+
+def test_a_spool_makes_its_folder_only_for_a_part_and_removes_it(tmp_path: Path) -> None:
+    root = tmp_path / "spool"
+    with Spool(root):
+        pass
+    assert not root.exists()
+    with Spool(root) as spool:
+        path, out = spool.open(1)
+        out.write(b"photo")
+        out.close()
+        assert Path(path).read_bytes() == b"photo" and oct(Path(path).stat().st_mode & 0o777) == "0o600"
+    assert list(root.iterdir()) == []
 
 
 # --- the mailboxes: a big message copied to a file in pieces -----------------------------------------------

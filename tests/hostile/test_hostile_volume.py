@@ -69,15 +69,17 @@ def test_a_100_mb_attachment_is_read_and_answered_in_bounded_memory(tmp_path: Pa
     polled = poll_in_child(tmp_path, raw)
     assert polled.rows == [("processed", "unreadable", "")]
     assert polled.replies == ["correction"]
-    # parse_message holds the raw mail, its lines and the decoded file at once: about 6 times the mail.
-    assert polled.peak_mib < 8 * len(raw) / (1 << 20), f"{polled.peak_mib:.0f} MiB"
+    # A mail over 8 MB is spooled to disk and its file decoded to disk as the mail is read (bot/spool.py); the
+    # sandbox's worker reads it from there. The poll itself holds neither the mail nor the file (it held
+    # about 1 GB before): what it holds is the bot's own code and a few megabytes of buffers.
+    assert polled.peak_mib < 256, f"{polled.peak_mib:.0f} MiB"
     record(
         6,
         "A 100 MB attachment",
         f"one mail of {len(raw) >> 20} MB (a 100 MB file posing as a PDF) through `subbot poll`",
         1,
-        f"recorded, answered with a correction (unreadable PDF) in {polled.seconds:.1f} s; peak "
-        f"{polled.peak_mib:.0f} MiB, mostly the standard library's parse of the raw mail",
+        f"recorded, answered with a correction (unreadable PDF) in {polled.seconds:.1f} s; the poll peaked at "
+        f"{polled.peak_mib:.0f} MiB: the mail is spooled to disk and the file decoded to disk as it is read",
         lost=0,
         seconds=round(polled.seconds, 1),
         peak_mib=round(polled.peak_mib),
