@@ -13,13 +13,17 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+# Messages one connection carries before it is renewed: servers limit a session (QQ Mail and 163 to a few
+# dozen), and a fresh one costs only a TLS handshake and a login.
+PER_CONNECTION = 20
 
 
 class SendError(Exception):
@@ -45,6 +49,10 @@ class SendPermanent(SendError):
 class Mailer(Protocol):
     def send(self, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None: ...
 
+    def session(self) -> AbstractContextManager[None]:
+        """Within it, sends may share one connection; outside, each send is a connection of its own."""
+        ...
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -58,23 +66,94 @@ class SmtpSettings:
     from_address: str = ""
 
 
-@dataclass(frozen=True)
 class SmtpMailer:
-    settings: SmtpSettings
+    """Sends over SMTP. Within `session()` one connection (TLS and login once) carries up to
+    `PER_CONNECTION` messages: a NOOP checks it before each reuse, and any temporary failure drops it, so a
+    message is never sent again on a connection that broke under it (which could deliver it twice)."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._open = False
+        self._smtp: smtplib.SMTP | None = None
+        self._carried = 0
 
     def send(self, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
-        send(self.settings, raw, from_addr, to_addrs)
+        if not self._open:
+            send(self.settings, raw, from_addr, to_addrs)
+            return
+        try:
+            with _translated(self.settings):
+                smtp = self._connection()
+                self._carried += 1
+                _transact(smtp, self.settings, raw, from_addr, to_addrs)
+        except SendTemporary:
+            self._drop()
+            raise
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        self._open = True
+        try:
+            yield
+        finally:
+            self._open = False
+            self._drop()
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None and self._carried < PER_CONNECTION and _alive(self._smtp):
+            return self._smtp
+        self._drop()
+        self._smtp = _logged_in(self.settings)
+        self._carried = 0
+        return self._smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def send(settings: SmtpSettings, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
-    """Hand `raw` to the SMTP server for `to_addrs`; the envelope sender is `from_addr` or the settings'."""
-    sender = from_addr or settings.from_address
-    context = _tls_context(settings)
+    """Hand `raw` to the SMTP server for `to_addrs` on a connection of its own; the envelope sender is
+    `from_addr` or the settings'."""
+    with _translated(settings), _logged_in(settings) as smtp:
+        _transact(smtp, settings, raw, from_addr, to_addrs)
+
+
+def _logged_in(settings: SmtpSettings) -> smtplib.SMTP:
+    smtp = _connect(settings, _tls_context(settings))
     try:
-        with _connect(settings, context) as smtp:
-            if settings.username:
-                smtp.login(settings.username, settings.password)
-            refused = smtp.sendmail(sender, list(to_addrs), crlf(raw))
+        if settings.username:
+            smtp.login(settings.username, settings.password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _transact(smtp: smtplib.SMTP, settings: SmtpSettings, raw: bytes, from_addr: str, to_addrs: Sequence[str]) -> None:
+    refused = smtp.sendmail(from_addr or settings.from_address, list(to_addrs), crlf(raw))
+    if refused:
+        # Delivered to the others; the bot writes to one address, so this is only logged.
+        log.warning("SMTP %s: %d recipient(s) refused", settings.host, len(refused))
+
+
+def _alive(smtp: smtplib.SMTP) -> bool:
+    try:
+        return smtp.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+@contextmanager
+def _translated(settings: SmtpSettings) -> Iterator[None]:
+    """smtplib's and the socket's errors in, SendTemporary or SendPermanent out."""
+    try:
+        yield
     except smtplib.SMTPRecipientsRefused as exc:
         codes = {code for code, _ in exc.recipients.values()}
         detail = "; ".join(f"{rcpt}: {code} {_text(message)}" for rcpt, (code, message) in exc.recipients.items())
@@ -89,9 +168,6 @@ def send(settings: SmtpSettings, raw: bytes, from_addr: str, to_addrs: Sequence[
         raise SendTemporary(f"server certificate not trusted ({exc.verify_message})") from exc
     except (smtplib.SMTPException, OSError) as exc:  # refused, dropped, timed out, no STARTTLS or AUTH
         raise SendTemporary(f"{type(exc).__name__}: {exc}") from exc
-    if refused:
-        # Delivered to the others; the bot writes to one address, so this is only logged.
-        log.warning("SMTP %s: %d recipient(s) refused", settings.host, len(refused))
 
 
 @dataclass(frozen=True)
@@ -112,6 +188,9 @@ class OutboxDir:
         except OSError as exc:
             raise SendTemporary(f"cannot write to {self.folder}: {exc}") from exc
         log.info("outbox: %s written", name)
+
+    def session(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 def _tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:

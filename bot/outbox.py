@@ -45,17 +45,19 @@ def flush_outbox(
     with Session(engine) as session:
         due = ledger.due_reply_ids(session, now())
     outcomes: list[str] = []
-    for reply_id in due:
-        outcome, raw = _send_one(engine, mailer, from_address, now, reply_id, keep_copy is not None)
-        outcomes.append(outcome)
-        if outcome == "sent" and keep_copy is not None:
-            _keep(keep_copy, raw, reply_id)
-            _copy_kept(engine, reply_id)
-        if outcome == "server_down":
-            # One try while the server is down, not one per reply: against a server that hangs, each
-            # try costs the whole timeout. The others stay due and go first next time.
-            log.warning("SMTP server unavailable: %d more replies left for the next round", len(due) - len(outcomes))
-            break
+    with mailer.session():  # one SMTP connection for the round, not one per reply
+        for reply_id in due:
+            outcome, raw = _send_one(engine, mailer, from_address, now, reply_id, keep_copy is not None)
+            outcomes.append(outcome)
+            if outcome == "sent" and keep_copy is not None:
+                _keep(keep_copy, raw, reply_id)
+                _copy_kept(engine, reply_id)
+            if outcome == "server_down":
+                # One try while the server is down, not one per reply: against a server that hangs, each
+                # try costs the whole timeout. The others stay due and go first next time.
+                left = len(due) - len(outcomes)
+                log.warning("SMTP server unavailable: %d more replies left for the next round", left)
+                break
     deferred = outcomes.count("deferred") + outcomes.count("server_down") + len(due) - len(outcomes)
     return FlushReport(outcomes.count("sent"), deferred, outcomes.count("failed"))
 

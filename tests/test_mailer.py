@@ -11,7 +11,17 @@ import pytest
 from servers.smtp import PASSWORD, SmtpServer, Stage
 from servers.tls import Certificate
 
-from bot.mailer import Mailer, OutboxDir, SendPermanent, SendTemporary, SmtpMailer, SmtpSettings, crlf, send
+from bot.mailer import (
+    PER_CONNECTION,
+    Mailer,
+    OutboxDir,
+    SendPermanent,
+    SendTemporary,
+    SmtpMailer,
+    SmtpSettings,
+    crlf,
+    send,
+)
 
 FROM = "kepu@example.org"
 TO = "kx@example.com"
@@ -144,3 +154,41 @@ def test_an_outbox_that_cannot_be_written_is_temporary(tmp_path: Path) -> None:
     (tmp_path / "outbox").write_text("a file where the folder should be")
     with pytest.raises(SendTemporary, match="cannot write"):
         OutboxDir(tmp_path / "outbox").send(reply(), FROM, [TO])
+
+
+def test_a_session_sends_on_one_connection_renewed_after_its_share(smtp_starttls_server: SmtpServer) -> None:
+    server = smtp_starttls_server
+    mailer = SmtpMailer(settings_for(server, "kepu", PASSWORD, str(server.certificate.cert)))  # type: ignore[union-attr]
+    count = PER_CONNECTION + 3
+    with mailer.session():
+        for number in range(count):
+            mailer.send(reply(f"回执 {number}"), FROM, [TO])
+    peers = [r.peer for r in server.received]
+    assert len(peers) == count
+    # TLS and the login once per PER_CONNECTION messages, not once per message.
+    assert peers[:PER_CONNECTION] == [peers[0]] * PER_CONNECTION and len(set(peers)) == 2
+
+
+def test_a_connection_lost_between_sends_is_opened_again_and_nothing_is_sent_twice(smtp_server: SmtpServer) -> None:
+    mailer = SmtpMailer(settings_for(smtp_server))
+    with mailer.session():
+        mailer.send(reply("第一封"), FROM, [TO])
+        smtp_server.stop()  # closes the connection the session holds
+        smtp_server.start()
+        mailer.send(reply("第二封"), FROM, [TO])
+    subjects = [r.raw.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0] for r in smtp_server.received]
+    assert len(subjects) == 2 and len(set(subjects)) == 2
+    assert smtp_server.received[0].peer != smtp_server.received[1].peer
+
+
+def test_a_temporary_failure_in_a_session_drops_the_connection(smtp_server: SmtpServer) -> None:
+    mailer = SmtpMailer(settings_for(smtp_server))
+    with mailer.session():
+        mailer.send(reply("第一封"), FROM, [TO])
+        smtp_server.refuse("DATA", "451 4.3.0 try later")
+        with pytest.raises(SendTemporary):
+            mailer.send(reply("第二封"), FROM, [TO])
+        smtp_server.handler.refusals.clear()
+        mailer.send(reply("第三封"), FROM, [TO])
+    first, third = smtp_server.received
+    assert first.peer != third.peer  # the connection that failed was not used again

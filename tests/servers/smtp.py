@@ -23,6 +23,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes  # as received: CRLF line ends, dot-stuffing undone
+    peer: Any = None  # the client's (address, port): one per connection
 
 
 class Collector:
@@ -53,7 +54,7 @@ class Collector:
         if "DATA" in self.refusals:
             return self.refusals["DATA"]
         content = envelope.original_content or b""
-        self.received.append(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), content))
+        self.received.append(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), content, session.peer))
         return "250 OK: queued"
 
 
