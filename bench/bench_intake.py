@@ -40,6 +40,7 @@ def throughput(s: Servers, w: Workload, quick: bool) -> tuple[str, str]:
     for mix in (DOCX_ONLY, DEADLINE_DAY):
         r = measure_intake(s, w, count, mix, rounds)
         target = "ratio ≤ 1.3; under 60 s" if mix is DOCX_ONLY else "ratio ≤ 1.3"
+        answering = f"{r.answering_wall:.1f} s" if r.answering_wall else "—"
         rows.append(
             [
                 mix.label(),
@@ -49,6 +50,8 @@ def throughput(s: Servers, w: Workload, quick: bool) -> tuple[str, str]:
                 f"{r.floor_wall:.1f} s ({count / r.floor_wall:.1f} msg/s)",
                 f"**{r.ratio:.2f}**",
                 target,
+                answering,
+                f"{r.answering_ratio:.2f}" if r.answering_ratio else "—",
                 str(r.rounds[0].replies),
             ]
         )
@@ -57,9 +60,12 @@ holding {count} submissions APPENDed beforehand, replying through aiosmtpd (with
 store, parse, read and check every form, decide, record, compose and send each reply. Floor, in the same
 run over the same mailbox: `bench/floor.py` as a process, fetching the messages with imapclient (the same
 chunks of BODY.PEEK[]) and opening each attachment with python-docx, pdfplumber (every page's
-characters) or Pillow (EXIF), nothing else. Wall-clock, median of {rounds} rounds; {machine()}.
+characters) or Pillow (EXIF), nothing else. Floor with answering: the same, plus the least that answering
+takes (`floor.py --answer`): each raw mail written and fsynced, a short reply per mail sent over one SMTP
+connection and APPENDed to Sent; no ledger, no rules, no composing from templates. Wall-clock, median of
+{rounds} rounds; {machine()}.
 
-{table(["mail", "messages", "bot", "bot CPU", "floor", "ratio bot/floor", "target", "replies"], rows)}
+{table(["mail", "messages", "bot", "bot CPU", "floor", "ratio bot/floor", "target", "floor with answering", "ratio bot/it", "replies"], rows)}
 """
     return "Intake throughput", body
 

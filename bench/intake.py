@@ -20,6 +20,7 @@ class Round:
     bot: Timing
     floor: Timing
     replies: int
+    answering: Timing | None = None  # the floor with the least answering takes (floor.py --answer)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ class Result:
     @property
     def floor_wall(self) -> float:
         return statistics.median(r.floor.wall for r in self.rounds)
+
+    @property
+    def answering_wall(self) -> float | None:
+        walls = [r.answering.wall for r in self.rounds if r.answering]
+        return statistics.median(walls) if walls else None
+
+    @property
+    def answering_ratio(self) -> float | None:
+        ratios = [r.bot.wall / r.answering.wall for r in self.rounds if r.answering]
+        return statistics.median(ratios) if ratios else None
 
     @property
     def bot_cpu(self) -> float:
@@ -72,12 +83,18 @@ def one_round(servers: Servers, mails: list[bytes], floor: bool) -> Round:
         floor_command = [PYTHON, ROOT / "bench" / "floor.py", dovecot.host, str(dovecot.port), user, PASSWORD]
         measure(floor_command)
         floor_timing = measure(floor_command) if floor else Timing(0.0, 0.0, 0.0, "")
+        answering = None
+        if floor:
+            stored = folder / "floor-stored"
+            stored.mkdir()
+            answering = measure([*floor_command, "--answer", str(servers.smtp.port), str(stored)])
+        servers.reset_smtp()
         bot = measure([SUBBOT, "--settings", settings, "poll", "--once", "--reply-backlog"], subbot_env(), folder)
         recorded = _recorded(folder / "data" / "ledger.sqlite3")
         if recorded != len(mails):
             raise RuntimeError(f"the bot recorded {recorded} of {len(mails)} messages: {bot.output}")
         replies = len(servers.smtp.received)
-    return Round(len(mails), bot, floor_timing, replies)
+    return Round(len(mails), bot, floor_timing, replies, answering)
 
 
 def _recorded(path: Path) -> int:
