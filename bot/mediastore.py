@@ -4,8 +4,10 @@ the ledger records where a photo or video is and never holds its bytes; the same
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+from bot.files import write_private
 
 # The file's ending comes from what its content is, never from the name the sender gave it.
 SUFFIXES = {
@@ -42,17 +44,7 @@ class MediaStore:
         """Store `data` (whose SHA-256 the caller computed); returns the path relative to the root."""
         relative, path = self._place(sha256, form)
         if not path.exists():
-            temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
-            # Readable by the bot's user only: photos of people are personal data.
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            write_private(path, [data], path.with_name(f"{path.name}.tmp{os.getpid()}"))
         return relative
 
     def put_file(self, source: Path, sha256: str, form: str) -> str:
@@ -65,9 +57,10 @@ class MediaStore:
             try:
                 try:
                     os.link(source, temporary)
-                except OSError:
-                    _copy(source, temporary)
-                os.replace(temporary, path)
+                except OSError:  # another file system: copied
+                    write_private(path, _chunks(source), temporary)
+                else:
+                    os.replace(temporary, path)
             finally:
                 temporary.unlink(missing_ok=True)
         return relative
@@ -83,9 +76,7 @@ class MediaStore:
         return self.root / relative
 
 
-def _copy(source: Path, target: Path) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out, source.open("rb") as file:
-        shutil.copyfileobj(file, out, 1 << 20)
-        out.flush()
-        os.fsync(out.fileno())
+def _chunks(source: Path) -> Iterator[bytes]:
+    with source.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            yield chunk

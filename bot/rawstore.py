@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from bot.files import write_private
+
 
 class RawStore:
     def __init__(self, root: Path) -> None:
@@ -52,18 +54,7 @@ class RawStore:
         for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
             folder.mkdir(exist_ok=True, mode=0o700)
         _remove_abandoned(path)
-        temporary = path.with_suffix(f".tmp{os.getpid()}")
-        # Readable by the bot's user only: raw mail holds personal data.
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_private(path, chunks, path.with_suffix(f".tmp{os.getpid()}"))
 
 
 def _relative(digest: str) -> str:

@@ -14,6 +14,7 @@ import io
 import os
 import random
 import re
+import tempfile
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +30,7 @@ from bot.demo import DOCX
 from bot.mailbox.imap import ImapMailbox
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.spoolfile import SPOOL_BYTES
+from bot.mediastore import MediaStore
 from bot.rules import Context
 from bot.spool import Spool, media_info, read_file, remove_abandoned
 from parsers.message import Mail, parse_message
@@ -277,6 +279,28 @@ def test_a_spool_makes_its_folder_only_for_a_part_and_removes_it(tmp_path: Path)
         out.close()
         assert Path(path).read_bytes() == b"photo" and oct(Path(path).stat().st_mode & 0o777) == "0o600"
     assert list(root.iterdir()) == []
+
+
+def test_a_spilled_file_is_linked_into_the_media_store_or_copied_from_another_file_system(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(mode=0o700)
+    store = MediaStore(tmp_path / "data")
+    here = tmp_path / "spilled.jpg"
+    here.write_bytes(PHOTO)
+    linked = store.path(store.put_file(here, "a" * 64, "JPEG"))
+    assert linked.read_bytes() == PHOTO and os.path.samefile(linked, here)
+    assert oct(linked.parent.stat().st_mode & 0o777) == "0o700"
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as other:  # tmpfs: a file system of its own
+        there = Path(other) / "spilled.jpg"
+        there.write_bytes(PHOTO)
+        if there.stat().st_dev == tmp_path.stat().st_dev:
+            pytest.skip("no second file system here")
+        copied = store.path(store.put_file(there, "b" * 64, "JPEG"))
+        assert copied.read_bytes() == PHOTO and not os.path.samefile(copied, there)
+        assert oct(copied.stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in linked.parent.parent.rglob("*") if p.is_file()) == [
+        f"{'a' * 64}.jpg",
+        f"{'b' * 64}.jpg",
+    ]
 
 
 # --- the mailboxes: a big message copied to a file in pieces -----------------------------------------------
