@@ -25,7 +25,7 @@ from typing import Protocol
 
 from parsers.headers import HEADER_ERRORS, split_params
 from parsers.package import sniff_path
-from parsers.parts import TNEF_TYPES
+from parsers.parts import MAX_DEPTH, TNEF_TYPES
 
 THRESHOLD = 64 * 1024  # encoded bytes of a part below which it stays in the reduced message
 HEAD_BYTES = 4096  # decoded bytes of a spilled part kept in memory: its kind (EXIF is read from the file)
@@ -78,9 +78,9 @@ class Reduced:
 def reduce_message(
     chunks: Iterable[bytes], sink: Sink, nonce: str, threshold: int = THRESHOLD, max_spilled: int = MAX_SPILLED
 ) -> Reduced:
-    """The message in `chunks` (its raw bytes, in pieces of any size), with big photos and videos spilled."""
+    """The message in `chunks` (its raw bytes, in pieces of any size), with its big attachments spilled."""
     reducer = _Reducer(_Lines(iter(chunks)), sink, nonce, threshold, max_spilled)
-    reducer.entity(())
+    reducer.entity((), 0)
     while (line := reducer.lines.next()) is not None:  # past the end of the top-level entity: keep it all
         reducer.out.append(line.data)
     return Reduced(b"".join(reducer.out), reducer.spills)
@@ -209,17 +209,18 @@ class _Reducer:
         self.spills: dict[bytes, Spill] = {}
         self.spilled = 0
 
-    def entity(self, delimiters: tuple[bytes, ...]) -> _Line | None:
+    def entity(self, delimiters: tuple[bytes, ...], depth: int) -> _Line | None:
         """Copy (or spill) one entity, headers and body, up to the delimiter line of an enclosing multipart,
-        which is returned unread (None at the end of the input)."""
+        which is returned unread (None at the end of the input). Past MAX_DEPTH it is copied as it is: the
+        reader goes no deeper either."""
         headers, ended, stop = self._headers(delimiters)
-        if stop is not None or not ended:
+        if stop is not None or not ended or depth > MAX_DEPTH:
             return stop if stop is not None else self.copy_until(delimiters)
         content_type, boundary, encoding, name = _describe(headers)
         if content_type.startswith("multipart/") and boundary:
-            return self._multipart(delimiters, b"--" + boundary.encode("latin-1", "replace"))
+            return self._multipart(delimiters, b"--" + boundary.encode("latin-1", "replace"), depth)
         if content_type.startswith("message/") and content_type != "message/delivery-status":
-            return self.entity(delimiters)  # another message inside, as the standard library reads it
+            return self.entity(delimiters, depth + 1)  # a message inside, as the standard library reads it
         if encoding == "base64" and not content_type.startswith(("text/", "message/", "multipart/")):
             return self._leaf(delimiters, content_type, name)
         return self.copy_until(delimiters)
@@ -245,12 +246,12 @@ class _Reducer:
             block.append(line.data)
         return b"".join(block), False, None
 
-    def _multipart(self, delimiters: tuple[bytes, ...], own: bytes) -> _Line | None:
+    def _multipart(self, delimiters: tuple[bytes, ...], own: bytes, depth: int) -> _Line | None:
         inner = (*delimiters, own)
         line = self.copy_until(inner)  # the preamble
         while line is not None and _delimiter(line, (own,)) == "part":
             self.out.append(line.data)
-            line = self.entity(inner)
+            line = self.entity(inner, depth + 1)
         if line is not None and _delimiter(line, (own,)) == "end":
             self.out.append(line.data)
             return self.copy_until(delimiters)  # the epilogue

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from servers.dovecot import Dovecot
 from summary_files import exif, summary_docx
@@ -214,6 +216,39 @@ def test_files_are_spilled_but_small_ones_and_those_the_reader_opens_stay_in_the
     ]
     assert view(mail) == view(parse_message(raw))
     assert mail.attachments[1].data == small and len(sink.opened) == 2
+
+
+def test_multiparts_nested_past_the_readers_depth_are_copied_as_they_are(tmp_path: Path) -> None:
+    raw = summary_mail(("1.jpg", PHOTO))
+    for level in range(300):  # far past MAX_DEPTH (12)
+        raw = (
+            f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode()
+            + raw
+            + f"\r\n--b{level}--\r\n".encode()
+        )
+    raw = b"From: a@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n" + raw
+    mail, sink = reduced(raw, tmp_path)
+    assert view(mail) == view(parse_message(raw))
+    assert sink.opened == []  # the photo lies deeper than the reader reads: nothing spilled, nothing lost
+
+
+FUZZ_MAIL = summary_mail(("1.jpg", big_photo(9, side=120)), ("v.mp4", video(0.05)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cut=st.integers(0, len(FUZZ_MAIL)),
+    at=st.integers(0, len(FUZZ_MAIL)),
+    noise=st.binary(max_size=200),
+    chunk=st.integers(1, 70_000),
+)
+def test_any_mangling_of_a_mail_is_reduced_and_read_without_an_exception(
+    cut: int, at: int, noise: bytes, chunk: int, tmp_path: Path
+) -> None:
+    raw = (FUZZ_MAIL[:at] + noise + FUZZ_MAIL[at:])[:cut]
+    mail, _ = reduced(raw, tmp_path, chunk, threshold=1024)
+    assert isinstance(mail, Mail)
+    assert_spills_hold_their_parts(mail)
 
 
 def test_a_senders_own_marker_is_only_bytes(tmp_path: Path) -> None:
