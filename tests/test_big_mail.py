@@ -23,15 +23,22 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from imap_bot import DELIVERED, sent, write_settings
+from imap_bot import Bot as ImapBot
 from PIL import Image
 from servers.dovecot import Dovecot
+from servers.smtp import SmtpServer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from summary_files import exif, summary_docx
 from test_summary import BJ, Bot, at, with_plans
 
-from bot.demo import DOCX
+from bot.demo import DOCX, samples, write_message
+from bot.ledger.schema import DocumentRow
 from bot.mailbox.imap import ImapMailbox
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.spoolfile import SPOOL_BYTES
+from bot.mailer import crlf
 from bot.mediastore import MediaStore
 from bot.rules import Context
 from bot.spool import Spool, media_info, read_file, remove_abandoned
@@ -87,6 +94,16 @@ def assert_spills_hold_their_parts(mail: Mail) -> None:
             data = Path(attachment.spill.path).read_bytes()
             assert hashlib.sha256(data).hexdigest() == attachment.sha256 and len(data) == attachment.size
             assert data.startswith(attachment.spill.head)
+
+
+def padded(docx: bytes) -> bytes:
+    """The same .docx with 200 KB of picture-like noise in word/media: over the spill threshold."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename))
+        target.writestr("word/media/padding.bin", random.Random(5).randbytes(200_000), zipfile.ZIP_STORED)
+    return out.getvalue()
 
 
 def summary_mail(*files: tuple[str, bytes], crlf: bool = True) -> bytes:
@@ -414,4 +431,39 @@ def test_a_big_summary_is_stored_and_answered_without_being_held(tmp_path: Path,
         assert row.stored_path and (data_dir / row.stored_path).read_bytes() == data
     assert [r.taken_at for r in rows[1:4]] == [dt.datetime(2021, 5, 28, 9, n) for n in range(3)]
     assert rows[4].duplicate_of == rows[1].id
+    assert list((data_dir / "spool").iterdir()) == []
+
+
+def test_a_big_plan_mail_polled_from_dovecot_is_read_from_its_spool_and_answered(
+    dovecot: Dovecot, imap_user: str, smtp_server: SmtpServer, ctx: Context, tmp_path: Path
+) -> None:
+    plan = samples()[0]  # the demo's first branch, its plan rightly filled
+    (name, form, content_type), *_ = plan.files
+    form = padded(form)  # big enough to be spilled, so the worker reads it from its file
+    clip = video(9, seed=3)
+    files = ((name, form, content_type), ("现场.mp4", clip, "video/mp4"))
+    # With CRLF line ends, as an IMAP server keeps and hands out a message.
+    raw = crlf(write_message(dataclasses.replace(plan, files=files)))
+    assert len(raw) > SPOOL_BYTES
+    dovecot.append(imap_user, raw, internal_date=DELIVERED)
+
+    bot = ImapBot(write_settings(tmp_path, dovecot, imap_user, smtp_server), ctx)
+    try:
+        report, flushed = bot.poll()
+    finally:
+        bot.close()
+
+    assert (report.processed, report.failed, flushed.sent) == (1, 0, 1)
+    (message,) = bot.messages()
+    data_dir = bot.settings.bot.data_dir
+    assert message.size == len(raw) and (data_dir / message.raw_path).read_bytes() == raw
+    with Session(bot.app.engine) as session:
+        documents = session.execute(select(DocumentRow).order_by(DocumentRow.position)).scalars().all()
+        assert [(d.name, d.kind, d.verdict, d.size) for d in documents] == [(name, "docx", "accepted", len(form))]
+        assert documents[0].sha256 == hashlib.sha256(form).hexdigest()
+    with Spool(tmp_path / "check") as spool:  # both files were spilled as the mail was read
+        again = read_file(data_dir / message.raw_path, frozenset(), frozenset(), spool)
+        assert [(a.name, a.spill is not None) for a in again.attachments] == [(name, True), ("现场.mp4", True)]
+    (reply,) = sent(smtp_server)
+    assert reply.in_reply_to == parse_message(raw).message_id
     assert list((data_dir / "spool").iterdir()) == []
