@@ -3,6 +3,8 @@ instances), brought to the newest schema."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -61,13 +63,27 @@ def _pg_keepalive() -> dict[str, Any]:
 
 
 def _sqlite_pragmas(busy_timeout: float, dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # WAL lets staff read the ledger while the bot writes; a wait rather than "database is locked" at once.
+    # A wait rather than "database is locked" at once; WAL lets staff read the ledger while the bot writes.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    _use_wal(cursor, busy_timeout)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
+    """WAL is kept in the file: set once, by the first process. Setting it takes the database whole, and
+    SQLite answers "locked" at once, without the busy wait, while another process is creating it (two
+    processes started together on a new ledger): so it is looked at first, and set with a few tries."""
+    deadline = time.monotonic() + busy_timeout
+    while str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def migrate(engine: Engine) -> None:
