@@ -18,11 +18,12 @@ from pathlib import Path
 import docx
 import pdfplumber
 
+from bench.workload import entry
 from bot.check import check_document
 from bot.layout import form_layout
 from bot.rules import Context
 from config import load_campaign, load_roster
-from parsers.form_writer import FormEntry, write_form
+from parsers.form_writer import write_form
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -36,7 +37,7 @@ def main() -> int:
     ctx = Context(campaign, load_roster())
     layout = form_layout(campaign)
     rng = random.Random(2021)
-    docx_files = [write_form(layout, [_entry(rng) for _ in range(rng.randint(1, 3))]) for _ in range(FORMS)]
+    docx_files = [write_form(layout, [entry(rng) for _ in range(rng.randint(1, 3))]) for _ in range(FORMS)]
     pdf_files = _to_pdf(docx_files[:20])
     rows = [
         _measure(".docx", docx_files, lambda d: check_document(d, "f.docx", ctx, None), _open_docx),
@@ -59,29 +60,6 @@ def main() -> int:
     return 0
 
 
-def _entry(rng: random.Random) -> FormEntry:
-    words = "科学家精神宣讲报告会石油地质科普展览青年论坛志愿服务"
-    pick = lambda n: "".join(rng.choice(words) for _ in range(n))  # noqa: E731
-    return FormEntry(
-        cells={
-            "organiser": "北京石油学会",
-            "title": pick(10),
-            "co_organiser": pick(8),
-            "time": "第二阶段；5月28日—5月30日",
-            "venue": pick(6),
-            "scale": f"约{rng.randint(20, 2000)}人",
-            "contact.name": pick(3),
-            "contact.office_phone": "010-62067126",
-            "contact.mobile": "15011205685",
-            "contact.email": "bench@example.com",
-            "address": pick(12),
-        },
-        modules=("团结引领", "为民服务"),
-        audiences=("科技工作者",),
-        plan_text="\n".join(pick(80) for _ in range(5)),
-    )
-
-
 def _to_pdf(files: list[bytes]) -> list[bytes]:
     soffice = shutil.which("soffice")
     if not soffice:
@@ -93,8 +71,21 @@ def _to_pdf(files: list[bytes]) -> list[bytes]:
             (folder / f"{number}.docx").write_bytes(data)
         profile = (folder / "profile").as_uri()
         docs = sorted(str(p) for p in folder.glob("*.docx"))
-        subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                        "--outdir", str(folder), *docs], capture_output=True, check=True, timeout=600)
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(folder),
+                *docs,
+            ],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
         return [p.read_bytes() for p in sorted(folder.glob("*.pdf"))]
 
 
@@ -110,7 +101,9 @@ def _open_pdf(data: bytes) -> object:
 def _measure(kind: str, files: list[bytes], read: Callable[[bytes], object], floor: Callable[[bytes], object]) -> str:
     read_s = _median_seconds(files, read)
     floor_s = _median_seconds(files, floor)
-    return f"| {kind} | {len(files)} | {len(files) / read_s:.0f} | {len(files) / floor_s:.0f} | {read_s / floor_s:.2f} |"
+    return (
+        f"| {kind} | {len(files)} | {len(files) / read_s:.0f} | {len(files) / floor_s:.0f} | {read_s / floor_s:.2f} |"
+    )
 
 
 def _median_seconds(files: list[bytes], work: Callable[[bytes], object]) -> float:

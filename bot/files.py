@@ -1,9 +1,10 @@
-"""Files the bot keeps (raw mail, photos): written whole or not at all, and readable by its user only."""
+"""Files the bot keeps (raw mail, photos): written whole or not at all, and readable by its user only
+(the mode of a linked file is its source's: the spool's files are 0600 too)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -20,3 +21,29 @@ def write_private(path: Path, chunks: Iterable[bytes], temporary: Path) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def keep_private(path: Path, source: Path, temporary: Path) -> None:
+    """The file `source` kept as `path`: hard-linked when both are on one file system (nothing is written
+    again; the data is synced), else copied in chunks through `write_private`. `source` stays as it is."""
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:  # another file system: copied
+        write_private(path, chunks(source), temporary)
+        return
+    try:
+        fd = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def chunks(source: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with source.open("rb") as file:
+        while chunk := file.read(size):
+            yield chunk

@@ -4,10 +4,9 @@ the ledger records where a photo or video is and never holds its bytes; the same
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-from bot.files import write_private
+from bot.files import keep_private, write_private
 
 # The file's ending comes from what its content is, never from the name the sender gave it.
 SUFFIXES = {
@@ -48,21 +47,11 @@ class MediaStore:
         return relative
 
     def put_file(self, source: Path, sha256: str, form: str) -> str:
-        """Store the file `source` (already on disk, synced): linked when it is on the same file system,
-        else copied in chunks. Returns the path relative to the root."""
+        """Store the file `source` (a spilled part): linked when it is on the same file system, else copied
+        in chunks. Returns the path relative to the root."""
         relative, path = self._place(sha256, form)
         if not path.exists():
-            temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
-            temporary.unlink(missing_ok=True)
-            try:
-                try:
-                    os.link(source, temporary)
-                except OSError:  # another file system: copied
-                    write_private(path, _chunks(source), temporary)
-                else:
-                    os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            keep_private(path, source, path.with_name(f"{path.name}.tmp{os.getpid()}"))
         return relative
 
     def _place(self, sha256: str, form: str) -> tuple[str, Path]:
@@ -74,9 +63,3 @@ class MediaStore:
 
     def path(self, relative: str) -> Path:
         return self.root / relative
-
-
-def _chunks(source: Path) -> Iterator[bytes]:
-    with source.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            yield chunk

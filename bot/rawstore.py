@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bot.files import write_private
+from bot.files import chunks, keep_private, write_private
 
 
 class RawStore:
@@ -25,20 +24,24 @@ class RawStore:
     def address_file(source: Path) -> tuple[str, str]:
         """`address` of the bytes in the file `source`, read in chunks."""
         digest = hashlib.sha256()
-        for chunk in _chunks(source):
+        for chunk in chunks(source):
             digest.update(chunk)
         return digest.hexdigest(), _relative(digest.hexdigest())
 
     def put(self, raw: bytes) -> tuple[str, str]:
         """Store `raw`; returns (sha256, path relative to the root). Storing twice is harmless."""
         digest, relative = self.address(raw)
-        self._write(relative, [raw])
+        self._write(relative, raw)
         return digest, relative
 
     def put_file(self, source: Path) -> tuple[str, str]:
-        """`put` of the bytes in the file `source`, copied in chunks: a big message is never held whole."""
+        """`put` of the bytes in the file `source` (a spooled message), read once to hash it and then
+        linked, or copied in chunks from another file system: a big message is never held whole."""
         digest, relative = self.address_file(source)
-        self._write(relative, _chunks(source))
+        path = self.root / relative
+        if not path.exists():
+            _make_room(path)
+            keep_private(path, source, path.with_suffix(f".tmp{os.getpid()}"))
         return digest, relative
 
     def get(self, relative: str) -> bytes:
@@ -47,24 +50,22 @@ class RawStore:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def _write(self, relative: str, chunks: Iterable[bytes]) -> None:
+    def _write(self, relative: str, data: bytes) -> None:
         path = self.root / relative
-        if path.exists():
-            return
-        for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
-            folder.mkdir(exist_ok=True, mode=0o700)
-        _remove_abandoned(path)
-        write_private(path, chunks, path.with_suffix(f".tmp{os.getpid()}"))
+        if not path.exists():
+            _make_room(path)
+            write_private(path, [data], path.with_suffix(f".tmp{os.getpid()}"))
 
 
 def _relative(digest: str) -> str:
     return f"raw/{digest[:2]}/{digest}.eml"
 
 
-def _chunks(source: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    with source.open("rb") as file:
-        while chunk := file.read(size):
-            yield chunk
+def _make_room(path: Path) -> None:
+    """`path`'s folders made, and copies of it abandoned by killed writers removed."""
+    for folder in (path.parent.parent, path.parent):  # mkdir's mode is for the last one only
+        folder.mkdir(exist_ok=True, mode=0o700)
+    _remove_abandoned(path)
 
 
 def _remove_abandoned(path: Path) -> None:

@@ -51,11 +51,6 @@ class Attachment:
     def sha256(self) -> str:
         return self.spill.sha256 if self.spill else hashlib.sha256(self.data).hexdigest()
 
-    @property
-    def head(self) -> bytes:
-        """The first bytes of the file: all of it unless spilled."""
-        return self.spill.head if self.spill else self.data
-
 
 @dataclass(frozen=True)
 class Mail:

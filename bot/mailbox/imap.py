@@ -127,9 +127,9 @@ class ImapMailbox:
             with self._translated("UID FETCH"):
                 sizes = self._client.fetch(chunk, [SIZE, INTERNALDATE])
             # Expunged since it was listed: absent, or NIL when another session expunged it.
-            present = [uid for uid in chunk if sizes.get(uid, {}).get(INTERNALDATE) is not None]
-            for group in _groups(present, {uid: int(sizes[uid].get(SIZE) or 0) for uid in present}, self._settings):
-                if len(group) == 1 and int(sizes[group[0]].get(SIZE) or 0) > self._settings.spool_bytes:
+            size = {uid: int(data.get(SIZE) or 0) for uid, data in sizes.items() if data.get(INTERNALDATE)}
+            for group in _groups([uid for uid in chunk if uid in size], size, self._settings):
+                if size[group[0]] > self._settings.spool_bytes:  # a big one is a group of its own
                     yield from self._spooled(group[0], _aware(sizes[group[0]][INTERNALDATE]))
                 else:
                     yield from self._whole(group)
