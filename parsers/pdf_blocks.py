@@ -11,7 +11,7 @@ from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordInc
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdftypes import dict_value, resolve1
 from pdfminer.psparser import PSException
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from parsers.blocks import Block, Paragraph, Row
 from parsers.errors import LIBRARY_ERRORS, UnreadableDocument
@@ -27,7 +27,8 @@ MAX_PAGE_CHARS = 5_000
 MAX_PAGE_GRAPHICS = 3_000
 MAX_CHARS = 40_000
 MAX_GRAPHICS = 15_000
-_PARSE_ERRORS: tuple[type[Exception], ...] = (PSException, *LIBRARY_ERRORS)
+# MalformedPDFException: a page box that is not numbers (found by the hostile fuzz test).
+_PARSE_ERRORS: tuple[type[Exception], ...] = (PSException, MalformedPDFException, *LIBRARY_ERRORS)
 
 
 def read_pdf_blocks(data: bytes) -> list[Block]:

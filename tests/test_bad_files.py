@@ -26,8 +26,9 @@ from PIL import Image
 
 from bot.sandbox import Limits
 from parsers import plan
+from parsers.errors import UnreadableDocument
 from parsers.package import MAX_MEMBERS, MAX_XML_PART
-from parsers.pdf_blocks import MAX_PAGE_CHARS
+from parsers.pdf_blocks import MAX_PAGE_CHARS, read_pdf_blocks
 from parsers.records import FormLayout
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -433,3 +434,32 @@ def test_a_library_failure_nobody_foresaw_is_corrupt_with_its_type_kept(
     assert read.unreadable is not None
     assert read.unreadable.code == "corrupt"
     assert read.unreadable.detail.startswith("builtins.IndexError: ")
+
+
+def _pdf_with_media_box(box: bytes) -> bytes:
+    """A one-page PDF whose page has `box` as its MediaBox, with a right cross-reference table."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox " + box + b" >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def test_a_pdf_page_box_that_is_not_numbers_is_a_corrupt_file() -> None:
+    # What the hostile fuzz test found: pdfplumber raises MalformedPDFException on such a box.
+    codes = []
+    for box in (b"[0 0 595 842]", b"[0 0 5 /x 5 842]"):
+        with pytest.raises(UnreadableDocument) as caught:
+            read_pdf_blocks(_pdf_with_media_box(box))
+        codes.append(caught.value.code)
+    assert codes == ["scanned", "corrupt"]  # the same page with a right box is read, and has no text
