@@ -19,10 +19,9 @@ import docx
 import pdfplumber
 
 from bench.workload import entry
-from bot.check import check_document
-from bot.layout import form_layout
-from bot.rules import Context
-from config import load_campaign, load_roster
+from bot.forms.check import check_form
+from bot.forms.layout import form_layout
+from config import Context, load_campaign, load_roster
 from parsers.form_writer import write_form
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,14 +39,14 @@ def main() -> int:
     docx_files = [write_form(layout, [entry(rng) for _ in range(rng.randint(1, 3))]) for _ in range(FORMS)]
     pdf_files = _to_pdf(docx_files[:20])
     rows = [
-        _measure(".docx", docx_files, lambda d: check_document(d, "f.docx", ctx, None), _open_docx),
-        _measure(".pdf", pdf_files, lambda d: check_document(d, "f.pdf", ctx, None), _open_pdf) if pdf_files else None,
+        _measure(".docx", docx_files, lambda d: check_form(d, "f.docx", ctx, None), _open_docx),
+        _measure(".pdf", pdf_files, lambda d: check_form(d, "f.pdf", ctx, None), _open_pdf) if pdf_files else None,
     ]
     lines = [
         SECTION,
         "",
         f"`make bench` on {platform.machine()}, Python {platform.python_version()}; median of {ROUNDS} rounds.",
-        "Read = `check_document` (open, read every table and paragraph, run every rule); floor = open the same",
+        "Read = `check_form` (open, read every table and paragraph, run every rule); floor = open the same",
         "file with python-docx (`Document(...)`) or pdfplumber (open and load every page's characters). Target: ratio ≤ 1.5 for .docx.",
         "",
         "| files | count | read (forms/s) | floor (files/s) | ratio read/floor time |",

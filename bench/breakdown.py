@@ -15,10 +15,9 @@ from bench.process import subbot_env
 from bench.servers import Servers
 from bench.workload import DOCX_ONLY, Workload
 from bot.app import build_app, open_mailbox, open_mailer
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
-from config import load_campaign, load_roster
+from bot.intake.poll import poll_once
+from bot.outgoing.outbox import flush_outbox
+from config import Context, load_campaign, load_roster
 from config.settings import load_settings
 
 # (what, file the function is in, function name)

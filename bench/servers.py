@@ -1,10 +1,10 @@
-"""The test suite's real servers, started for the benchmarks: a private Dovecot and an aiosmtpd that notes
+"""The test suite's real servers (the package tests.servers, imported as one: `python -m bench...` runs from the
+repository's root), started for the benchmarks: a private Dovecot and an aiosmtpd that notes
 when each message arrived. Each run takes an IMAP user of its own, so mailboxes start empty."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from servers.dovecot import PASSWORD, Dovecot  # noqa: E402
-from servers.smtp import Collector, SmtpServer  # noqa: E402
-from servers.tls import make_certificate  # noqa: E402
+from tests.servers.dovecot import PASSWORD, Dovecot
+from tests.servers.smtp import Collector, SmtpServer
+from tests.servers.tls import make_certificate
 
 
 class TimedCollector(Collector):

@@ -17,7 +17,7 @@ from pathlib import Path
 import docx
 from PIL import Image
 
-from bot.layout import form_layout
+from bot.forms.layout import form_layout
 from config import load_campaign, load_roster
 from parsers.form_writer import FormEntry, write_form
 

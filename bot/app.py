@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.convert import converter
-from bot.intake import Services
-from bot.layout import form_layout
+from bot.forms.convert import converter
+from bot.forms.layout import form_layout
+from bot.intake.services import Services
 from bot.ledger.database import lock_engine, migrate, open_engine
-from bot.lock import AdvisoryLock, FileLock, Lock
 from bot.mailbox.imap import ImapSettings, connect_with_retry
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.port import Mailbox
-from bot.mailer import Mailer, OutboxDir, SmtpMailer, SmtpSettings
-from bot.mediastore import MediaStore
-from bot.rawstore import RawStore
-from bot.rules import Context
-from config import Campaign, Roster
+from bot.outgoing.mailer import Mailer, OutboxDir, SmtpMailer, SmtpSettings
+from bot.outgoing.outbox import FlushReport, flush_outbox
+from bot.outgoing.queue import Letterhead
+from bot.store.content import MEDIA, RAW, ContentStore
+from bot.store.lock import AdvisoryLock, FileLock, Lock
+from config import Campaign, Context, Roster
 from config.settings import Settings
 from parsers.form_writer import write_form
 from replies.render import Renderer
@@ -31,7 +32,7 @@ class App:
     settings: Settings
     ctx: Context
     engine: Engine
-    store: RawStore
+    store: ContentStore  # raw messages
     services: Services
     lock_engine: Engine | None = None  # a PostgreSQL ledger: what the advisory locks connect with
 
@@ -64,6 +65,12 @@ class App:
             return FileLock(self.lock_path)
         return AdvisoryLock(self.lock_engine, "jobs")
 
+    def flush_outbox(
+        self, now: Callable[[], dt.datetime], keep_copy: Callable[[bytes], None] | None = None
+    ) -> FlushReport:
+        """Send every reply due now through the configured mailer (keeping copies in Sent with `keep_copy`)."""
+        return flush_outbox(self.engine, open_mailer(self.settings), self.settings.bot.from_address, now, keep_copy)
+
 
 def build_app(settings: Settings, ctx: Context) -> App:
     data_dir = settings.bot.data_dir
@@ -72,7 +79,8 @@ def build_app(settings: Settings, ctx: Context) -> App:
     engine = open_engine(url)
     migrate(engine)
     _private(data_dir)
-    return App(settings, ctx, engine, RawStore(data_dir), build_services(settings, ctx), lock_engine(url))
+    store = ContentStore(data_dir, RAW)
+    return App(settings, ctx, engine, store, build_services(settings, ctx), lock_engine(url))
 
 
 def _private(data_dir: Path) -> None:
@@ -87,15 +95,13 @@ def build_services(settings: Settings, ctx: Context) -> Services:
     return Services(
         ctx=ctx,
         convert=converter(),
-        renderer=Renderer(settings.bot.templates_dir),
-        from_name=settings.bot.from_name,
-        from_address=settings.bot.from_address,
+        letterhead=Letterhead(Renderer(settings.bot.templates_dir), settings.bot.from_name, settings.bot.from_address),
         own_addresses=settings.own(),
         authserv_ids=frozenset(settings.mailbox.authserv_ids),
         reply_cap=settings.bot.reply_cap_per_day,
         blank_form=write_form(form_layout(ctx.campaign)),
-        media=MediaStore(settings.bot.data_dir),
-        spool=settings.bot.data_dir / "spool",
+        media=ContentStore(settings.bot.data_dir, MEDIA),
+        spills=settings.bot.data_dir / "spool",
     )
 
 

@@ -1,4 +1,7 @@
-"""The `subbot` command: staff-facing words in Chinese, exit codes for scripts."""
+"""The `subbot` command: staff-facing words in Chinese, exit codes for scripts.
+
+Each command imports what it needs when it runs (`subbot --help` loads no configuration library, `check` no
+database or mail library): a command is a process started often, by staff and by scripts."""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.commands import forms
-from bot.rules import Context
-from config import ConfigError, load_campaign, load_roster
-from config.settings import load_settings
+if TYPE_CHECKING:
+    from config import Context
+    from config.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # the libraries' own chatter (each migration step, each scheduled run) only with -v
         for chatty in ("alembic", "apscheduler"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    from config import ConfigError, Context, load_campaign, load_roster
+    from config.settings import load_settings
+
     try:
         settings = load_settings(args.settings)
         ctx = Context(
@@ -31,13 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 3
-    if args.command == "form":
-        return forms.write_blank_form(ctx, args.out)
-    if args.command == "check":
-        return forms.check_files(ctx, args.files, args.json)
-    # The mailbox side loads the database and mail libraries: only for the commands that need them.
+    if args.command in ("check", "form"):
+        from bot.commands import forms
+
+        return forms.check_files(ctx, args.files, args.json) if args.command == "check" else forms.write_blank_form(ctx, args.out)
+    return _mailbox_side(args, settings, ctx)
+
+
+def _mailbox_side(args: argparse.Namespace, settings: Settings, ctx: Context) -> int:
+    """The commands that need the ledger's database or the mail libraries."""
     from bot.app import build_app, build_services, utc_now
-    from bot.commands import ledger, mail
 
     try:
         now = _clock(args.now, ctx.campaign.zone, utc_now)
@@ -45,14 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--now 的时间格式应为 2021-05-05T09:00，而不是 {args.now}", file=sys.stderr)
         return 3
     if args.command == "inspect":
-        return mail.inspect(ctx, build_services(settings, ctx), args.files, args.json, now())
+        from bot.commands import messages
+
+        return messages.inspect(settings, build_services(settings, ctx), args.files, args.json, now())
     app = build_app(settings, ctx)
-    if args.command == "poll":
-        return mail.poll(app, now, args.dry_run, args.reply_backlog)
-    if args.command == "run":
+    if args.command in ("poll", "run"):
+        from bot.commands import mail
+
+        if args.command == "poll":
+            return mail.poll(app, now, args.dry_run, args.reply_backlog)
         return mail.run(app, now, args.reply_backlog)
     if args.command == "retry":
-        return mail.retry(app, args.message, now)
+        from bot.commands import messages
+
+        return messages.retry(app, args.message, now)
     if args.command == "remind":
         from bot.commands.remind import remind
 
@@ -63,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return digest.export(app, now, args.xlsx)
         return digest.send(app, now) if args.send else digest.preview(app, now, args.preview)
+    from bot.commands import ledger
+
     return ledger.show_ledger(app, args.json)
 
 
@@ -89,7 +106,6 @@ def _parser() -> argparse.ArgumentParser:
     form = commands.add_parser("form", help="生成空白的筹备方案表（.docx）")
     form.add_argument("--out", type=Path, required=True, metavar="FILE.docx")
     poll = commands.add_parser("poll", help="检查一次邮箱：登记、检查、回复")
-    poll.add_argument("--once", action="store_true", help="只检查一次（默认即如此）")
     poll.add_argument("--dry-run", action="store_true", help="只读取和判断，不登记、不发送")
     poll.add_argument("--reply-backlog", action="store_true", help="首次运行时也回复邮箱中已有的邮件")
     run = commands.add_parser("run", help="持续运行，定时检查邮箱，直到收到停止信号")

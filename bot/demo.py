@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docx
 
-from bot.layout import form_layout
+from bot.forms.layout import form_layout
 from config import load_campaign
 from parsers.form_writer import FormEntry, write_form
 

@@ -1,7 +1,9 @@
-"""Settings and campaign files: loaded once, validated, passed down."""
+"""Settings, the campaign and its roster: loaded once, validated with messages that name the file and the key,
+passed down. Imports none of the project's other packages."""
 
 from config.campaign import Campaign, Stage, load_campaign
+from config.context import Context
 from config.errors import ConfigError
 from config.roster import Branch, Roster, load_roster
 
-__all__ = ["Branch", "Campaign", "ConfigError", "Roster", "Stage", "load_campaign", "load_roster"]
+__all__ = ["Branch", "Campaign", "ConfigError", "Context", "Roster", "Stage", "load_campaign", "load_roster"]

@@ -66,7 +66,7 @@ def _declared_pages(doc: PDFDocument) -> int:
 def _opening_failure(cause: object) -> UnreadableDocument:
     if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
         return UnreadableDocument("encrypted", "PDF 文件设置了密码，无法读取；请取消密码后重新发送", repr(cause))
-    if isinstance(cause, MemoryError):  # a stream that inflates past the sandbox's memory (bot.sandbox)
+    if isinstance(cause, MemoryError):  # a stream that inflates past the sandbox's memory (bot.forms.sandbox)
         return UnreadableDocument("too_large", "PDF 内容展开后过大，无法安全读取", repr(cause))
     return UnreadableDocument("corrupt", "PDF 文件已损坏，无法读取", repr(cause))
 

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.layout import form_layout
-from bot.rules import Context
-from config import Campaign, Roster, load_campaign, load_roster
+from bot.forms.layout import form_layout
+from config import Campaign, Context, Roster, load_campaign, load_roster
 from parsers.records import FormLayout
 
 pytest_plugins = ["servers.fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"  # real mail and documents of others, with their origins in NOTICE
 
 
 @pytest.fixture(scope="session")

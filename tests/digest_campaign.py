@@ -18,14 +18,14 @@ from servers.net import free_port
 
 from bot.app import App, build_app
 from bot.demo import DOCX, Sample, write_message
-from bot.layout import form_layout
+from bot.forms.layout import form_layout
+from bot.intake.poll import poll_once
+from bot.intake.take import keep_raw, record_failure
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.port import Fetched, MessageRef
-from bot.mailer import SmtpMailer, SmtpSettings
-from bot.outbox import flush_outbox
-from bot.poll import poll_once, record_failure
-from bot.rules import Context
-from config import load_campaign, load_roster
+from bot.outgoing.mailer import SmtpMailer, SmtpSettings
+from bot.outgoing.outbox import flush_outbox
+from config import Context, load_campaign, load_roster
 from config.campaign import default_campaign_path
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
@@ -198,7 +198,7 @@ def build(folder: Path) -> BigCampaign:
     # A message the bot could not process, recorded as the poll's catch-all records it.
     broken = b"From: x\r\n\r\nnot really a message"
     fetched = Fetched(MessageRef("maildir:broken", 1, "broken-1"), broken, POLL_AT)
-    record_failure(app.engine, fetched, app.store.put(broken), "Traceback ...\nValueError: 无法解析的邮件结构", POLL_AT)
+    record_failure(app.engine, fetched, keep_raw(app.store, fetched), "Traceback ...\nValueError: 无法解析的邮件结构", POLL_AT)
     # The SMTP server is down: every reply is tried once and stays in the outbox.
     down = SmtpMailer(SmtpSettings("127.0.0.1", free_port(), "", "", security="plain", timeout=5))
     flush_outbox(app.engine, down, "kepu@example.org", lambda: POLL_AT)

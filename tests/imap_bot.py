@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import App, build_app, open_mailbox, open_mailer
+from bot.intake.poll import PollReport, poll_once
 from bot.ledger.schema import MessageRow, RefRow, ReplyRow
-from bot.outbox import FlushReport, flush_outbox
-from bot.poll import PollReport, poll_once
-from bot.rules import Context
+from bot.outgoing.outbox import FlushReport, flush_outbox
+from config import Context
 from config.settings import load_settings
 from parsers.message import Mail, parse_message
 

@@ -1,6 +1,6 @@
 """Hostile and broken files, made at test time, each read by `subbot check` in a child process held to
 1 GiB of address space and 20 seconds: the verdict is `unreadable`, with a Chinese finding that names
-the problem, and no traceback. `subbot check` reads each file in its own sandbox (bot.sandbox); the peak
+the problem, and no traceback. `subbot check` reads each file in its own sandbox (bot.forms.sandbox); the peak
 measured is the larger of the command's and its sandbox's."""
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import pytest
 from hostile import hostile_results
 from PIL import Image
 
-from bot.sandbox import Limits
+from bot.forms.sandbox import Limits
 from parsers import plan
 from parsers.errors import UnreadableDocument
 from parsers.package import MAX_MEMBERS, MAX_XML_PART
 from parsers.pdf_blocks import MAX_PAGE_CHARS, read_pdf_blocks
 from parsers.records import FormLayout
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 MEMORY_LIMIT = 1 << 30
 TIME_LIMIT = 20.0
 # What any of these may take at its peak; a real form takes about 60 MiB.

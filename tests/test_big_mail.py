@@ -34,19 +34,21 @@ from summary_files import exif, summary_docx
 from test_summary import BJ, Bot, at, with_plans
 
 from bot.demo import DOCX, samples, write_message
+from bot.intake.evidence import media_info
+from bot.intake.read import read_file
 from bot.ledger.schema import DocumentRow
 from bot.mailbox.imap import ImapMailbox
 from bot.mailbox.maildir import MaildirMailbox
-from bot.mailbox.spoolfile import SPOOL_BYTES
-from bot.mailer import crlf
-from bot.mediastore import MediaStore
-from bot.rules import Context
-from bot.spool import Spool, media_info, read_file, remove_abandoned
+from bot.mailbox.spool import SPOOL_BYTES
+from bot.outgoing.mailer import crlf
+from bot.store.content import MEDIA, ContentStore
+from bot.store.spills import SpillFolder, remove_abandoned
+from config import Context
 from parsers.message import Mail, parse_message
 from parsers.spill import reduce_message
 
 ROOT = Path(__file__).parent
-CORPUS = ROOT.parent.parent / "shared" / "corpus" / "eml"
+CORPUS = ROOT / "corpus" / "eml"
 REAL_MAILS = sorted([*CORPUS.glob("*.eml"), *(ROOT / "fixtures").rglob("*.eml")])
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 
@@ -291,7 +293,7 @@ def test_past_the_disk_limit_a_part_is_dropped_and_named(tmp_path: Path) -> None
 
 
 def test_a_spilled_photo_is_dated_and_hashed_from_its_file(tmp_path: Path) -> None:
-    with Spool(tmp_path) as spool:
+    with SpillFolder(tmp_path) as spool:
         path = tmp_path / "mail.eml"
         path.write_bytes(summary_mail(("1.jpg", PHOTO), ("v.mp4", video(0.2))))
         mail = read_file(path, frozenset(), frozenset(), spool)
@@ -322,10 +324,10 @@ def test_a_dead_processs_spool_is_removed_and_a_live_ones_kept(tmp_path: Path) -
 
 def test_a_spool_makes_its_folder_only_for_a_part_and_removes_it(tmp_path: Path) -> None:
     root = tmp_path / "spool"
-    with Spool(root):
+    with SpillFolder(root):
         pass
     assert not root.exists()
-    with Spool(root) as spool:
+    with SpillFolder(root) as spool:
         path, out = spool.open(1)
         out.write(b"photo")
         out.close()
@@ -335,10 +337,10 @@ def test_a_spool_makes_its_folder_only_for_a_part_and_removes_it(tmp_path: Path)
 
 def test_a_spilled_file_is_linked_into_the_media_store_or_copied_from_another_file_system(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir(mode=0o700)
-    store = MediaStore(tmp_path / "data")
+    store = ContentStore(tmp_path / "data", MEDIA)
     here = tmp_path / "spilled.jpg"
     here.write_bytes(PHOTO)
-    linked = store.path(store.put_file(here, "a" * 64, "JPEG"))
+    linked = store.path(store.put_file(here, "a" * 64, ".jpg"))
     assert linked.read_bytes() == PHOTO and os.path.samefile(linked, here)
     assert oct(linked.parent.stat().st_mode & 0o777) == "0o700"
     with tempfile.TemporaryDirectory(dir="/dev/shm") as other:  # tmpfs: a file system of its own
@@ -346,7 +348,7 @@ def test_a_spilled_file_is_linked_into_the_media_store_or_copied_from_another_fi
         there.write_bytes(PHOTO)
         if there.stat().st_dev == tmp_path.stat().st_dev:
             pytest.skip("no second file system here")
-        copied = store.path(store.put_file(there, "b" * 64, "JPEG"))
+        copied = store.path(store.put_file(there, "b" * 64, ".jpg"))
         assert copied.read_bytes() == PHOTO and not os.path.samefile(copied, there)
         assert oct(copied.stat().st_mode & 0o777) == "0o600"
     assert sorted(p.name for p in linked.parent.parent.rglob("*") if p.is_file()) == [
@@ -461,7 +463,7 @@ def test_a_big_plan_mail_polled_from_dovecot_is_read_from_its_spool_and_answered
         documents = session.execute(select(DocumentRow).order_by(DocumentRow.position)).scalars().all()
         assert [(d.name, d.kind, d.verdict, d.size) for d in documents] == [(name, "docx", "accepted", len(form))]
         assert documents[0].sha256 == hashlib.sha256(form).hexdigest()
-    with Spool(tmp_path / "check") as spool:  # both files were spilled as the mail was read
+    with SpillFolder(tmp_path / "check") as spool:  # both files were spilled as the mail was read
         again = read_file(data_dir / message.raw_path, frozenset(), frozenset(), spool)
         assert [(a.name, a.spill is not None) for a in again.attachments] == [(name, True), ("现场.mp4", True)]
     (reply,) = sent(smtp_server)

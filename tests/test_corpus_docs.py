@@ -1,4 +1,4 @@
-"""Every document in the shared corpus (other people's PDFs and .docx: WPS, Google Docs, Pages,
+"""Every document in the corpus (tests/corpus, with their origins in its NOTICE: other people's PDFs and .docx: WPS, Google Docs, Pages,
 LibreOffice, Strict OOXML, scanned, encrypted, empty) through the real `subbot check --json`: none is
 our form, so none is accepted, and each gets the verdict a person would expect, with no traceback."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "docs"
+DOCS = Path(__file__).resolve().parent / "corpus" / "docs"
 EXIT_CODES = {"accepted": 0, "needs_correction": 1, "unreadable": 2}
 
 # File name -> (verdict, the one file-level finding code).
@@ -56,6 +56,6 @@ def test_corpus_document_gets_a_sensible_verdict(path: Path) -> None:
 
 
 def test_the_corpus_is_there() -> None:
-    # CI lays shared/ beside the checkout; without it the test above would pass by testing nothing.
+    # The corpus is carried in the repository; without it the test above would pass by testing nothing.
     assert DOCS.is_dir(), f"no corpus at {DOCS}"
     assert set(EXPECTED) <= {p.name for p in DOCS.iterdir()}

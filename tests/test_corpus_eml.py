@@ -1,4 +1,4 @@
-"""Every raw message in the shared corpus (other projects' test mail: raw 8-bit GBK and Big5 headers,
+"""Every raw message in the corpus (tests/corpus, with their origins in its NOTICE: other projects' test mail: raw 8-bit GBK and Big5 headers,
 RFC 2231 continuations, forwards, winmail.dat, bounces, hostile names) parses without an exception,
 with the sender, subject, attachment names and kind a person reading it would give."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from parsers.message import parse_message
 
-EML = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "eml"
+EML = Path(__file__).resolve().parent / "corpus" / "eml"
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,6 @@ def test_corpus_message_reads_right(path: Path) -> None:
 
 
 def test_the_corpus_is_there() -> None:
-    # CI lays shared/ beside the checkout; without it the test above would pass by testing nothing.
+    # The corpus is carried in the repository; without it the test above would pass by testing nothing.
     assert EML.is_dir(), f"no corpus at {EML}"
     assert set(EXPECTED) <= {p.name for p in EML.glob("*.eml")}

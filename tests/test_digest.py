@@ -20,25 +20,25 @@ from servers.smtp import SmtpServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import wording
 from bot.app import App, build_app, open_mailbox
 from bot.cli import main
 from bot.demo import seed
-from bot.digest import wording
-from bot.digest.facts import Snapshot
-from bot.digest.mail import digest_id, queue_digest
-from bot.digest.model import Digest, build_digest
-from bot.digest.query import read_snapshot
-from bot.digest.rollup import rollup_name
-from bot.digest.view import render_digest
-from bot.jobs import queue_reminders
+from bot.intake.poll import poll_once
+from bot.intake.take import keep_raw, record_failure
+from bot.jobs.digest.facts import Snapshot
+from bot.jobs.digest.mail import digest_key, queue_digest
+from bot.jobs.digest.model import Digest, build_digest
+from bot.jobs.digest.query import read_snapshot
+from bot.jobs.digest.rollup import rollup_name
+from bot.jobs.digest.view import render_digest
+from bot.jobs.remind import queue_reminders
 from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow
+from bot.ledger.status import branch_statuses
 from bot.mailbox.port import Fetched, MessageRef
-from bot.mailer import OutboxDir, SmtpMailer, SmtpSettings
-from bot.outbox import flush_outbox
-from bot.poll import poll_once, record_failure
-from bot.rules import Context
-from bot.status import branch_statuses
-from config import ConfigError
+from bot.outgoing.mailer import OutboxDir, SmtpMailer, SmtpSettings
+from bot.outgoing.outbox import flush_outbox
+from config import ConfigError, Context
 from config.settings import load_settings
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -82,11 +82,11 @@ def rounds(tmp_path: Path, ctx: Context) -> Rounds:
     app = build_app(load_settings(settings_path, {}), ctx)
     _poll(app, FIRST_POLL, tmp_path / "outbox")
     with Session(app.engine) as session, session.begin():
-        reminded = queue_reminders(session, app.services, FIRST_POLL)
+        reminded = queue_reminders(session, app.ctx, app.services.letterhead, FIRST_POLL)
     assert reminded.queued > 0
     first = _digest(app, FIRST_DIGEST)
     with Session(app.engine) as session, session.begin():
-        queue_digest(session, app.services, STAFF, FIRST_DIGEST)
+        queue_digest(session, app.ctx, app.services.letterhead, STAFF, FIRST_DIGEST)
     flush_outbox(app.engine, OutboxDir(tmp_path / "outbox"), "kepu@example.org", lambda: FIRST_DIGEST)
     for path in later.iterdir():
         shutil.move(path, tmp_path / "inbox" / "new" / path.name)
@@ -195,9 +195,9 @@ def test_mail_set_aside_failed_unknown_bounced_and_refused(rounds: Rounds, smtp_
     app = rounds.app
     broken = b"From: someone\r\nSubject: x\r\n\r\nbody"
     fetched = Fetched(MessageRef("maildir:test", 1, "broken"), broken, SECOND_POLL)
-    failed = record_failure(app.engine, fetched, app.store.put(broken), "Traceback\nValueError: 坏邮件", SECOND_POLL)
+    failed = record_failure(app.engine, fetched, keep_raw(app.store, fetched), "Traceback\nValueError: 坏邮件", SECOND_POLL)
     with Session(app.engine) as session, session.begin():
-        queue_digest(session, app.services, ("nobody@example.org",), SECOND_DIGEST)
+        queue_digest(session, app.ctx, app.services.letterhead, ("nobody@example.org",), SECOND_DIGEST)
     smtp_server.handler.refusals["RCPT"] = "550 5.1.1 no such user"
     mailer = SmtpMailer(SmtpSettings(smtp_server.host, smtp_server.port, "", "", security="plain", timeout=10))
     assert flush_outbox(app.engine, mailer, "kepu@example.org", lambda: SECOND_DIGEST).failed == 1
@@ -210,7 +210,7 @@ def test_mail_set_aside_failed_unknown_bounced_and_refused(rounds: Rounds, smtp_
     assert (failed_row.message_pk, failed_row.detail) == (failed.message_pk, "ValueError: 坏邮件")
     assert [x.at for x in digest.set_aside] == sorted((x.at for x in digest.set_aside), reverse=True)
     assert (digest.health.failed_mails, digest.health.refused) == (1, 1)
-    text = render_digest(digest, app.services.renderer).text
+    text = render_digest(digest, app.services.letterhead.renderer).text
     assert f"subbot retry {failed.message_pk}" in text and "回复被拒收" in text
 
 
@@ -223,7 +223,7 @@ def test_health_shows_the_last_poll_and_replies_stuck_in_the_outbox(rounds: Roun
     assert (health.pending, health.stuck, health.ok) == (0, (), True)
     # The SMTP server goes away: the digest queued on 9 May cannot leave; by noon it is stuck, the poll stale.
     with Session(app.engine) as session, session.begin():
-        queue_digest(session, app.services, STAFF, SECOND_DIGEST)
+        queue_digest(session, app.ctx, app.services.letterhead, STAFF, SECOND_DIGEST)
     down = SmtpMailer(SmtpSettings("127.0.0.1", 9, "", "", security="plain", timeout=5))
     assert flush_outbox(app.engine, down, "kepu@example.org", lambda: SECOND_DIGEST).deferred >= 1
     noon = _digest(app, dt.datetime(2021, 5, 9, 12, 0, tzinfo=ZONE)).health
@@ -246,7 +246,7 @@ def test_reminders_and_replies_since_the_last_digest_are_shown(rounds: Rounds) -
         for kind in replies:
             expected_sent[kind] = expected_sent.get(kind, 0) + 1
     assert dict(rounds.second.sent) == expected_sent and expected_sent["ack"] >= 2
-    text = render_digest(rounds.first, rounds.app.services.renderer).text
+    text = render_digest(rounds.first, rounds.app.services.letterhead.renderer).text
     assert all(f"催报提醒：{branch}" in text for branch, _ in expected)
 
 
@@ -269,7 +269,7 @@ def test_module_and_stage_counts_are_the_ledgers_current_activities(rounds: Roun
 
 
 def test_text_and_html_say_it_in_chinese_with_everything_escaped(rounds: Rounds) -> None:
-    rendered = render_digest(rounds.second, rounds.app.services.renderer, rollup_name(rounds.second))
+    rendered = render_digest(rounds.second, rounds.app.services.letterhead.renderer, rollup_name(rounds.second))
     assert rendered.subject.startswith("【2021科技工作者日】每日报送摘要 5月9日：活动总结已受理")
     assert "筹备方案逾期未报5家" in rendered.subject
     waiting = len(rounds.second.waiting)
@@ -295,9 +295,9 @@ def test_text_and_html_say_it_in_chinese_with_everything_escaped(rounds: Rounds)
 def test_digest_goes_once_a_day_to_each_address_with_the_workbook(rounds: Rounds, smtp_server: SmtpServer) -> None:
     app = rounds.app
     with Session(app.engine) as session, session.begin():
-        first = queue_digest(session, app.services, STAFF, SECOND_DIGEST)
+        first = queue_digest(session, app.ctx, app.services.letterhead, STAFF, SECOND_DIGEST)
     with Session(app.engine) as session, session.begin():
-        again = queue_digest(session, app.services, STAFF, SECOND_DIGEST + dt.timedelta(hours=3))
+        again = queue_digest(session, app.ctx, app.services.letterhead, STAFF, SECOND_DIGEST + dt.timedelta(hours=3))
     assert (first.queued, again.queued, again.already) == (2, 0, 2)
     mailer = SmtpMailer(SmtpSettings(smtp_server.host, smtp_server.port, "", "", security="plain", timeout=10))
     assert flush_outbox(app.engine, mailer, "kepu@example.org", lambda: SECOND_DIGEST).sent == 2
@@ -305,7 +305,7 @@ def test_digest_goes_once_a_day_to_each_address_with_the_workbook(rounds: Rounds
     assert sorted(r.rcpt_tos[0] for r in received) == sorted(STAFF)
     message = email.message_from_bytes(received[0].raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
-    assert message["Message-ID"] == digest_id(dt.date(2021, 5, 9), received[0].rcpt_tos[0], "kepu@example.org")
+    assert message["Message-ID"] == f"<{digest_key(dt.date(2021, 5, 9), received[0].rcpt_tos[0])}@example.org>"
     assert str(message["Subject"]).startswith("【2021科技工作者日】每日报送摘要 5月9日")
     body = message.get_body(("plain",))
     html = message.get_body(("html",))

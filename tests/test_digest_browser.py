@@ -18,9 +18,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from sqlalchemy.orm import Session
 
-from bot.digest.mail import current_digest
-from bot.digest.rollup import rollup_name
-from bot.digest.view import LIST_LIMIT, render_digest
+from bot.jobs.digest.mail import current_digest
+from bot.jobs.digest.rollup import rollup_name
+from bot.jobs.digest.view import LIST_LIMIT, render_digest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -90,10 +90,10 @@ def browser() -> Iterator[webdriver.Chrome]:
 def digest_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     big = shared(tmp_path_factory.getbasetemp())
     with Session(big.app.engine) as session:
-        digest = current_digest(session, big.app.services, DIGEST_AT)
+        digest = current_digest(session, big.app.ctx, DIGEST_AT)
     assert len(digest.arrivals) > LIST_LIMIT and len(digest.missing) >= 15 and digest.health.stuck
     assert max(len(b.branch) for b in digest.branches) > 40
-    html = render_digest(digest, big.app.services.renderer, rollup_name(digest)).html
+    html = render_digest(digest, big.app.services.letterhead.renderer, rollup_name(digest)).html
     path = tmp_path_factory.mktemp("digest") / "digest.html"
     path.write_text(html, encoding="utf-8")
     return path

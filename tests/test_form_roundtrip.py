@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.check import activity_json
-from bot.layout import form_layout
+from bot.forms.check import activity_json
+from bot.forms.layout import form_layout
 from config import load_campaign
 from parsers.form_writer import FormEntry, write_form
 from parsers.plan import read_plan

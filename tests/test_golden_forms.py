@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.check import check_document, result_json
-from bot.convert import convert_to_docx, soffice_path
-from bot.rules import Context
+from bot.forms.check import check_form, result_json
+from bot.forms.convert import convert_to_docx, soffice_path
+from config import Context
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 ANSWER = ".expected.json"
@@ -37,7 +37,7 @@ def test_golden_form(form: Path, ctx: Context) -> None:
     assert soffice, "LibreOffice (soffice) is needed to read .doc/.wps/.odt; run `make system-deps`"
     expected = json.loads(form.with_suffix(ANSWER).read_text(encoding="utf-8"))
 
-    got = result_json(check_document(form.read_bytes(), form.name, ctx, partial(convert_to_docx, soffice=soffice)))
+    got = result_json(check_form(form.read_bytes(), form.name, ctx, partial(convert_to_docx, soffice=soffice)))
 
     assert got["activities"] == expected["activities"]
     assert _findings(got["findings"]) == _findings(expected["findings"])

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from bot.app import App, build_app, open_mailbox, open_mailer
 from bot.cli import main
 from bot.demo import seed
-from bot.jobs import queue_reminders
+from bot.intake.poll import poll_once
+from bot.jobs.remind import queue_reminders
 from bot.ledger.schema import MessageRow, ReplyRow
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
+from bot.outgoing.outbox import flush_outbox
+from config import Context
 from config.settings import load_settings
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -46,7 +46,7 @@ def app(tmp_path: Path, ctx: Context) -> App:
 
 def remind(app: App, now: dt.datetime) -> list[Message]:
     with Session(app.engine) as session, session.begin():
-        queue_reminders(session, app.services, now)
+        queue_reminders(session, app.ctx, app.services.letterhead, now)
     outbox = app.settings.smtp.outbox_dir
     before = set(outbox.glob("*.eml"))
     flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, lambda: now)

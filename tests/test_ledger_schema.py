@@ -13,9 +13,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from bot.jobs.scheduler import start_scheduler
 from bot.ledger.database import MIGRATIONS, migrate, open_engine, sqlite_url
 from bot.ledger.schema import Base, ours
-from bot.scheduler import start_scheduler
 
 
 def test_migrated_database_matches_the_models(tmp_path: Path) -> None:

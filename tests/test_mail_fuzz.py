@@ -15,7 +15,7 @@ from parsers.message import Mail, parse_message
 from parsers.winmail import UnreadableWinmail, unpack_winmail
 
 GOLDEN = Path(__file__).parent / "fixtures" / "mail"
-EML = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "eml"
+EML = Path(__file__).resolve().parent / "corpus" / "eml"
 # Small seeds keep each example fast; the big golden ones differ from these only in their payload.
 SEEDS = [p.read_bytes() for p in sorted([*GOLDEN.glob("*.eml"), *EML.glob("*.eml")]) if p.stat().st_size < 16_000]
 TOKENS = [

@@ -17,7 +17,7 @@ from servers.tls import Certificate
 
 from bot.mailbox.imap import CHUNK, ImapMailbox, connect_with_retry
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable
-from bot.stop import Stop
+from bot.mailbox.stop import Stop
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DONE = "$SubbotDone"

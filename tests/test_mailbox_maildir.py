@@ -16,7 +16,7 @@ from servers.dovecot import Dovecot
 
 from bot.mailbox.maildir import UIDVALIDITY, MaildirMailbox
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxUnavailable, MessageRef
-from bot.stop import Stop
+from bot.mailbox.stop import Stop
 
 NEW_KEY = "1622511000.M1P100.mail"
 CUR_KEY = "1622400000.M2P200.mail"

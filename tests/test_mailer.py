@@ -11,7 +11,7 @@ import pytest
 from servers.smtp import PASSWORD, SmtpServer, Stage
 from servers.tls import Certificate
 
-from bot.mailer import (
+from bot.outgoing.mailer import (
     PER_CONNECTION,
     Mailer,
     OutboxDir,

@@ -18,7 +18,7 @@ from servers.dovecot import Dovecot
 from servers.smtp import SmtpServer
 
 from bot.demo import samples, write_message
-from bot.rules import Context
+from config import Context
 from parsers.message import parse_message
 
 SENT_FOLDER = "Sent Messages"  # the test Dovecot's \Sent (SPECIAL-USE)

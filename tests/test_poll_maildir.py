@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from bot.app import App, build_app, open_mailbox, open_mailer
 from bot.demo import Sample, day, seed, write_message
+from bot.intake.poll import PollReport, poll_once
 from bot.ledger.schema import MessageRow, ReplyRow
-from bot.outbox import FlushReport, flush_outbox
-from bot.poll import PollReport, poll_once
-from bot.rules import Context
+from bot.outgoing.outbox import FlushReport, flush_outbox
+from config import Context
 from config.settings import load_settings
 
 NOW = dt.datetime(2021, 5, 9, 1, 0, tzinfo=dt.UTC)

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from bot.app import App, build_app, open_mailbox, open_mailer
 from bot.demo import seed
+from bot.intake.poll import poll_once
 from bot.ledger.database import database_url, lock_engine, migrate, open_engine
 from bot.ledger.schema import MessageRow, ReplyRow
-from bot.lock import AdvisoryLock, Busy
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
+from bot.outgoing.outbox import flush_outbox
+from bot.store.lock import AdvisoryLock, Busy
+from config import Context
 from config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def _waiting_for_a_lock(url: str) -> bool:
 HOLDER = """
 import sys, time
 from bot.ledger.database import lock_engine
-from bot.lock import AdvisoryLock
+from bot.store.lock import AdvisoryLock
 with AdvisoryLock(lock_engine(sys.argv[1]), "poll:imap://a@host/INBOX").hold():
     print("held", flush=True)
     time.sleep(120)

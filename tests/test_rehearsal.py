@@ -23,7 +23,7 @@ from summary_files import photo, summary_docx
 
 from bot.cli import main
 from bot.demo import filled_entry
-from bot.layout import form_layout
+from bot.forms.layout import form_layout
 from config import Campaign, Roster
 from parsers.form_writer import FormEntry, write_form
 

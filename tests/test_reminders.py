@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot.reminders import reminders_due
-from bot.status import BranchStatus
+from bot.jobs.reminders import reminders_due
+from bot.ledger.status import BranchStatus
 from config import Campaign
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import check_document
 from bot.cli import main
 from bot.demo import filled_entry, seed
-from bot.intake import MAX_LISTED, listed_at_most
-from bot.rules import Context
+from bot.forms.check import check_form
+from bot.intake.answer import MAX_LISTED, listed_at_most
+from config import Context
 from parsers.form_writer import FormEntry, write_form
 from parsers.records import FormLayout
 
@@ -301,7 +301,7 @@ def test_correction_without_a_form_brings_the_blank_form_named_both_ways(sent: d
     assert quoted is not None and str(make_header(decode_header(quoted.group(1)))) == name
     data = attachment.get_content()
     assert isinstance(data, bytes)
-    assert [f.code for f in check_document(data, name, ctx, None).findings] == ["form_blank"]
+    assert [f.code for f in check_form(data, name, ctx, None).findings] == ["form_blank"]
     assert "附件是空白的筹备方案表" in _text_part(item.message, "plain")
 
 

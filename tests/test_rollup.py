@@ -16,18 +16,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import wording
 from bot.app import App, build_app, open_mailbox
 from bot.cli import main
 from bot.demo import seed
-from bot.digest import wording
-from bot.digest.model import Digest, build_digest
-from bot.digest.query import read_snapshot
-from bot.digest.rollup import write_rollup
+from bot.intake.poll import poll_once
+from bot.jobs.digest.model import Digest, build_digest
+from bot.jobs.digest.query import read_snapshot
+from bot.jobs.digest.rollup import write_rollup
 from bot.ledger.schema import ActivityRow, MessageRow
-from bot.poll import poll_once
-from bot.rules import Context
-from bot.status import branch_statuses
-from config import Campaign
+from bot.ledger.status import branch_statuses
+from config import Campaign, Context
 from config.settings import load_settings
 
 NOW = dt.datetime(2021, 5, 9, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

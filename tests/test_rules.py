@@ -7,13 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from bot.findings import Finding
-from bot.rules import Context, check_activities
 from bot.rules.choices import check_audiences, check_modules
 from bot.rules.contact import check_email, check_fax, check_mobile, check_office_phone
+from bot.rules.dates import check_dates, check_dates_in_stage, check_stage
+from bot.rules.findings import Finding
 from bot.rules.misc import check_organiser_known, check_plan_length, check_scale
+from bot.rules.plan import check_plan
 from bot.rules.required import check_required
-from bot.rules.schedule import check_dates, check_dates_in_stage, check_stage
+from config import Context
 from parsers.records import Activity, Choices, Contact, Schedule
 
 GOOD = Activity(
@@ -37,12 +38,12 @@ def codes(found: list[Finding] | tuple[Finding, ...]) -> list[tuple[str, str, st
 
 
 def test_a_good_activity_has_no_findings(ctx: Context) -> None:
-    assert check_activities((GOOD,), ctx) == ()
+    assert check_plan((GOOD,), ctx) == ()
 
 
 def test_findings_name_the_activity_and_its_title(ctx: Context) -> None:
     bad = replace(GOOD, venue="")
-    (found,) = check_activities((GOOD, bad), ctx)
+    (found,) = check_plan((GOOD, bad), ctx)
     assert found.activity == 1
     assert found.message == "第2项活动「科学家精神报告会」：「拟举办地点」未填写，请补充"
 

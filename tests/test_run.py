@@ -24,11 +24,11 @@ from servers.smtp import SmtpServer
 from test_scheduler import BEIJING, set_next_run
 
 from bot.demo import samples, write_message
+from bot.intake.runner import Backoff, Runner
 from bot.ledger.database import open_engine, sqlite_url
-from bot.lock import Busy, exclusive
 from bot.mailbox.port import Fetched, Mailbox, MailboxUnavailable, MessageRef
-from bot.runner import Backoff, Runner
-from bot.stop import Stop
+from bot.mailbox.stop import Stop
+from bot.store.lock import Busy, exclusive
 from parsers.message import parse_message
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from test_bad_files import flate_bomb_pdf
 
-from bot.check import check_document
-from bot.rules import Context
-from bot.sandbox import Exhausted, Limits, Reader, check_limited
+from bot.forms.check import check_form
+from bot.forms.sandbox import Exhausted, Limits, Reader, check_limited
+from config import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = ROOT / "tests" / "fixtures" / "forms"
@@ -186,7 +186,7 @@ def test_closing_ends_the_worker(reader: Reader) -> None:
 
 
 def test_the_worker_exits_when_its_parent_dies(tmp_path: Path) -> None:
-    script = "import os, signal; from bot.sandbox import run_limited; print(run_limited(os.getpid), flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+    script = "import os, signal; from bot.forms.sandbox import run_limited; print(run_limited(os.getpid), flush=True); os.kill(os.getpid(), signal.SIGKILL)"
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == -signal.SIGKILL
     worker = Path(f"/proc/{int(done.stdout)}/stat")
@@ -198,7 +198,7 @@ def test_the_worker_exits_when_its_parent_dies(tmp_path: Path) -> None:
 
 def test_a_path_is_read_by_the_worker(ctx: Context) -> None:
     path = FORMS / "official-standard.docx"
-    assert check_limited(path, "方案.docx", ctx, None) == check_document(path.read_bytes(), "方案.docx", ctx, None)
+    assert check_limited(path, "方案.docx", ctx, None) == check_form(path.read_bytes(), "方案.docx", ctx, None)
 
 
 def test_a_relative_path_is_the_callers_even_when_it_moved_since_the_worker_was_forked(

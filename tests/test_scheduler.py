@@ -12,8 +12,8 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from sqlalchemy import Engine, MetaData, Table, select, update
 
+from bot.jobs.scheduler import TABLE, DailyJob, start_scheduler
 from bot.ledger.database import migrate, open_engine, sqlite_url
-from bot.scheduler import TABLE, DailyJob, start_scheduler
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 

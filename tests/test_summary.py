@@ -25,16 +25,19 @@ from sqlalchemy.orm import Session
 from summary_files import exif, noise_photo, photo, summary_docx
 
 from bot.app import App, build_app, open_mailbox, open_mailer
-from bot.check import CheckResult
-from bot.decide import which_deliverable
 from bot.demo import DOCX, filled_entry, seed
-from bot.layout import form_layout
+from bot.forms.check import CheckResult
+from bot.forms.layout import form_layout
+from bot.intake.decide import which_deliverable
+from bot.intake.evidence import summary_document
+from bot.intake.poll import poll_once
 from bot.ledger.schema import ActivityRow, FindingRow, MediaRow, MessageRow, ReplyRow
-from bot.ledger.summaries import activity_stages, stage_of
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
-from bot.summary import History, Planned, classify_link, match_activities, read_summary
+from bot.ledger.status import activity_progress, progress_of
+from bot.outgoing.outbox import flush_outbox
+from bot.summary.links import classify_link
+from bot.summary.match import match_activities
+from bot.summary.records import Planned
+from config import Context
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
 from parsers.media import classify, exif_date, read_media, taken_at
@@ -242,10 +245,10 @@ def test_a_full_summary_is_acknowledged_with_each_photo_counted_once_and_its_act
     assert activities[BJ[2]].summary_pk == message.id
     assert activities["地质科普进校园"].summary_pk is None
     with Session(bot.app.engine) as session:
-        stages = {s.title: s.stage for s in activity_stages(session, at(6, 10, 12), ZONE)}
+        stages = {s.title: s.progress for s in activity_progress(session, at(6, 10, 12), ZONE)}
     assert stages == {BJ[2]: "summarised", "地质科普进校园": "held", "青年地质工作者座谈会": "held"}
     with Session(bot.app.engine) as session:
-        stages = {s.title: s.stage for s in activity_stages(session, at(6, 1), ZONE)}
+        stages = {s.title: s.progress for s in activity_progress(session, at(6, 1), ZONE)}
     assert stages["青年地质工作者座谈会"] == "planned"
 
 
@@ -483,11 +486,11 @@ def test_matching_by_title_tolerates_quotes_spacing_and_a_longer_official_title(
 
 def test_an_activity_is_planned_until_its_last_day_is_over_then_held_until_summarised() -> None:
     may28, may30 = dt.date(2021, 5, 28), dt.date(2021, 5, 30)
-    assert stage_of(may28, may30, False, dt.date(2021, 5, 30)) == "planned"
-    assert stage_of(may28, may30, False, dt.date(2021, 5, 31)) == "held"
-    assert stage_of(may28, None, False, dt.date(2021, 5, 29)) == "held"
-    assert stage_of(None, None, False, dt.date(2021, 7, 1)) == "planned"
-    assert stage_of(may28, may30, True, dt.date(2021, 5, 1)) == "summarised"
+    assert progress_of(may28, may30, False, dt.date(2021, 5, 30)) == "planned"
+    assert progress_of(may28, may30, False, dt.date(2021, 5, 31)) == "held"
+    assert progress_of(may28, None, False, dt.date(2021, 5, 29)) == "held"
+    assert progress_of(None, None, False, dt.date(2021, 7, 1)) == "planned"
+    assert progress_of(may28, may30, True, dt.date(2021, 5, 1)) == "summarised"
 
 
 def test_a_correction_names_the_activities_without_saying_they_were_recorded(bot: Bot) -> None:
@@ -546,9 +549,8 @@ def test_a_summary_the_sandbox_gave_up_on_is_kept_for_staff_and_never_read_again
     def never(*args: object, **kwargs: object) -> object:
         raise AssertionError("read again")
 
-    monkeypatch.setattr("bot.summary.run_limited", never)  # the sandbox's worker: every read of a summary's document
-    summary = read_summary(mail, {"总结.pdf": result}, History(), at(6, 10))
-    (document,) = summary.documents
+    monkeypatch.setattr("bot.intake.evidence.run_limited", never)  # the sandbox's worker: every read of a summary's document
+    document = summary_document(mail.attachments[0], result)
     assert document.usable and document.text == "" and document.photos == 0
 
 

@@ -1,1 +1,3 @@
-"""The CLI's commands, one module per group; bot.cli parses arguments and dispatches."""
+"""The CLI's commands, one module per group of subcommands (bot.cli parses the arguments and dispatches).
+
+May import: any room of the bot, config. Nothing imports it but bot.cli."""

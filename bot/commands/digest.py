@@ -9,19 +9,18 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.app import App, open_mailer
-from bot.digest.mail import current_digest, queue_digest
-from bot.digest.rollup import rollup_name, write_rollup
-from bot.digest.view import render_digest
-from bot.lock import Busy
-from bot.outbox import flush_outbox
+from bot.app import App
+from bot.jobs.digest.mail import current_digest, queue_digest
+from bot.jobs.digest.rollup import rollup_name, write_rollup
+from bot.jobs.digest.view import render_digest
+from bot.store.lock import Busy
 
 
 def preview(app: App, now: Callable[[], dt.datetime], out: Path) -> int:
     """Render the digest as it would be sent now, into an HTML file, sending nothing."""
     with Session(app.engine) as session:
-        digest = current_digest(session, app.services, now())
-    rendered = render_digest(digest, app.services.renderer, rollup_name(digest))
+        digest = current_digest(session, app.ctx, now())
+    rendered = render_digest(digest, app.services.letterhead.renderer, rollup_name(digest))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(rendered.html, encoding="utf-8")
     print(f"每日摘要已写入 {out}（未发送）")
@@ -38,8 +37,8 @@ def send(app: App, now: Callable[[], dt.datetime]) -> int:
     try:
         with app.jobs_lock.hold(wait=True):
             with Session(app.engine) as session, session.begin():
-                report = queue_digest(session, app.services, staff, now())
-            flushed = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)
+                report = queue_digest(session, app.ctx, app.services.letterhead, staff, now())
+            flushed = app.flush_outbox(now)
     except Busy as exc:
         print(exc, file=sys.stderr)
         return 4
@@ -54,7 +53,7 @@ def send(app: App, now: Callable[[], dt.datetime]) -> int:
 def export(app: App, now: Callable[[], dt.datetime], out: Path) -> int:
     """Write the 汇总表 workbook alone."""
     with Session(app.engine) as session:
-        digest = current_digest(session, app.services, now())
+        digest = current_digest(session, app.ctx, now())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(write_rollup(digest, app.campaign))
     known = sum(b.known for b in digest.branches)

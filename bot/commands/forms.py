@@ -6,12 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from bot.check import CheckResult, result_json
-from bot.convert import converter
-from bot.layout import form_layout
-from bot.report import describe_result
-from bot.rules import Context
-from bot.sandbox import check_limited
+from bot.forms.check import CheckResult, result_json
+from bot.forms.convert import converter
+from bot.forms.layout import form_layout
+from bot.forms.report import describe_result
+from bot.forms.sandbox import check_limited
+from config import Context
 from parsers.form_writer import write_form
 
 EXIT_CODES = {"accepted": 0, "needs_correction": 1, "unreadable": 2}

@@ -8,12 +8,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from bot import wording
 from bot.app import App
-from bot.status import STATUS_NAMES, FailedMessage, branch_statuses, failed_messages
+from bot.ledger.status import FailedMessage, branch_statuses, failed_messages
 
-DELIVERABLE_NAMES = {"plan": "筹备方案", "summary": "活动总结"}
-REPLY_NAMES = {"ack": "回执", "correction": "修改通知", "reminder": "提醒"}
-REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未发送", "failed": "发送失败"}
 # `decide` leaves a submission unanswered only when the sender's replies for the day reached the cap.
 NO_REPLY = "未回复（已达当日上限）"
 
@@ -45,11 +43,11 @@ def show_ledger(app: App, as_json: bool) -> int:
     for column in ("单位", "材料", "状态", "版本", "最近来信", "最近回复"):
         table.add_column(column)
     for row in rows:
-        status = STATUS_NAMES.get(row.status, row.status) + ("（逾期）" if row.late else "")
-        arrived = f"{row.last_arrived.astimezone(zone):%m-%d %H:%M}" if row.last_arrived else ""
+        status = wording.STANDING_NAMES.get(row.status, row.status) + ("（逾期）" if row.late else "")
+        arrived = wording.short_moment(row.last_arrived.astimezone(zone)) if row.last_arrived else ""
         table.add_row(
             row.branch,
-            DELIVERABLE_NAMES[row.deliverable],
+            wording.deliverable(row.deliverable),
             status,
             str(row.versions or ""),
             arrived,
@@ -67,7 +65,7 @@ def _failed_table(failed: list[FailedMessage], app: App) -> Table:
     for column in ("编号", "来信时间", "尝试次数", "主题", "错误"):
         table.add_column(column)
     for message in failed:
-        arrived = f"{message.arrived.astimezone(app.campaign.zone):%m-%d %H:%M}"
+        arrived = wording.short_moment(message.arrived.astimezone(app.campaign.zone))
         table.add_row(str(message.id), arrived, str(message.attempts), message.subject, message.error)
     return table
 
@@ -78,4 +76,4 @@ def _reply(text: str) -> str:
     if text == "none":
         return NO_REPLY
     kind, _, state = text.partition(" ")
-    return f"{REPLY_NAMES.get(kind, kind)}{REPLY_STATES.get(state, state)}"
+    return f"{wording.REPLY_NAMES.get(kind, kind)}{wording.REPLY_STATES.get(state, state)}"

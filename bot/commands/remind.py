@@ -8,11 +8,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from bot.app import App, open_mailer
-from bot.intake import DELIVERABLE_NAMES
-from bot.jobs import queue_reminders, reminders_now
-from bot.lock import Busy
-from bot.outbox import flush_outbox
+from bot import wording
+from bot.app import App
+from bot.jobs.remind import queue_reminders, reminders_now
+from bot.store.lock import Busy
 
 REASONS = {"missing": "未报送", "correction": "待修改"}
 
@@ -21,17 +20,17 @@ def remind(app: App, now: Callable[[], dt.datetime], dry_run: bool) -> int:
     moment = now()
     if dry_run:
         with Session(app.engine) as session:
-            due = reminders_now(session, app.services, moment)
+            due = reminders_now(session, app.ctx, moment)
         print(f"试运行（不发送）：今天应提醒 {len(due)} 个单位")
         for reminder in due:
-            name = DELIVERABLE_NAMES[reminder.deliverable]
+            name = wording.deliverable_in_letter(reminder.deliverable)
             print(f"  {reminder.branch}：{name}{REASONS[reminder.reason]}，距截止 {reminder.days_left} 天")
         return 0
     try:
         with app.jobs_lock.hold():
             with Session(app.engine) as session, session.begin():
-                report = queue_reminders(session, app.services, moment)
-            flushed = flush_outbox(app.engine, open_mailer(app.settings), app.settings.bot.from_address, now)
+                report = queue_reminders(session, app.ctx, app.services.letterhead, moment)
+            flushed = app.flush_outbox(now)
     except Busy as exc:
         print(exc, file=sys.stderr)
         return 4

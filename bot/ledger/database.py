@@ -48,7 +48,7 @@ def open_engine(url: str, busy_timeout: float = 30.0) -> Engine:
 
 
 def lock_engine(url: str) -> Engine | None:
-    """For a PostgreSQL ledger, an engine that does not pool, for advisory locks (`bot.lock.AdvisoryLock`):
+    """For a PostgreSQL ledger, an engine that does not pool, for advisory locks (`bot.store.lock.AdvisoryLock`):
     each lock a session of its own, ended when released. None for SQLite, whose lock is a file."""
     parsed = database_url(url)
     if parsed.get_backend_name() != "postgresql":

@@ -11,7 +11,7 @@ import json
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.ledger.ledger import utc
+from bot.ledger.queries import utc
 from bot.ledger.schema import StateRow
 from bot.mailbox.port import MessageRef
 

@@ -1,1 +1,4 @@
-"""The Mailbox port and its two adapters: IMAP for a real server, Maildir for a local folder and the demo."""
+"""The mailbox: a narrow port (port.py) with two adapters, IMAP (imap.py, idle.py) and Maildir (maildir.py); a big
+message copied to a spool file rather than held (spool.py); the signal-safe stop the waits listen to (stop.py).
+
+May import: nothing of the bot's other rooms."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot.stop import Stop
+from bot.mailbox.stop import Stop
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 
 from bot.mailbox.idle import RENEW, wait_in_idle, wait_with_noop
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
-from bot.mailbox.spoolfile import SPOOL_BYTES, spool_file
-from bot.stop import Stop
+from bot.mailbox.spool import SPOOL_BYTES, spool_file
+from bot.mailbox.stop import Stop
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from typing import BinaryIO, Self
 from imapclient import imap_utf7  # type: ignore[import-untyped]
 
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
-from bot.mailbox.spoolfile import SPOOL_BYTES, spool_file
-from bot.stop import Stop
+from bot.mailbox.spool import SPOOL_BYTES, spool_file
+from bot.mailbox.stop import Stop
 
 # Maildir keys are unique by construction and never reused, so no validity epoch is needed.
 UIDVALIDITY = 0

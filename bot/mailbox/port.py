@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from bot.stop import Stop
+from bot.mailbox.stop import Stop
 
 
 @dataclass(frozen=True)

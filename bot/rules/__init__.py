@@ -1,44 +1,4 @@
-"""The rules of a plan form, listed in one place, and the runner that applies them in order."""
+"""Rules: each a small function that only inspects (an activity, a summary, a sender) and returns findings as
+data; no IO, no sandbox, no ledger. The plan's rules are listed in `plan.py`, the summary's in `summary.py`.
 
-from __future__ import annotations
-
-from dataclasses import replace
-
-from bot.findings import Finding
-from bot.rules.base import Context, Rule
-from bot.rules.choices import check_audiences, check_modules
-from bot.rules.contact import check_email, check_fax, check_mobile, check_office_phone
-from bot.rules.misc import check_organiser_known, check_plan_length, check_scale
-from bot.rules.required import check_required
-from bot.rules.schedule import check_dates, check_dates_in_stage, check_stage
-from parsers.records import Activity
-
-PLAN_RULES: tuple[Rule, ...] = (
-    check_required,
-    check_modules,
-    check_stage,
-    check_dates,
-    check_dates_in_stage,
-    check_audiences,
-    check_scale,
-    check_office_phone,
-    check_mobile,
-    check_fax,
-    check_email,
-    check_plan_length,
-    check_organiser_known,
-)
-
-
-def check_activities(activities: tuple[Activity, ...], ctx: Context) -> tuple[Finding, ...]:
-    """Every rule over every activity; each finding names its activity (0-based) and says it in words."""
-    found: list[Finding] = []
-    for index, activity in enumerate(activities):
-        title = f"「{activity.title}」" if activity.title else ""
-        for rule in PLAN_RULES:
-            for item in rule(activity, ctx):
-                found.append(replace(item, activity=index, message=f"第{index + 1}项活动{title}：{item.message}"))
-    return tuple(found)
-
-
-__all__ = ["PLAN_RULES", "Context", "check_activities"]
+May import: config, parsers' records, bot.summary's records, bot.wording."""

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
 
-from bot.findings import Finding
-from bot.rules.base import Context, finding
+from bot.rules.base import finding
+from bot.rules.findings import Finding
+from config import Context
 from parsers.records import Activity
 
 _SEPARATORS = re.compile(r"[、,，;；/／]|\s{2,}|或")

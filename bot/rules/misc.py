@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.findings import Finding
-from bot.rules.base import Context, finding
+from bot.rules.base import finding
+from bot.rules.findings import Finding
+from config import Context
 from parsers.records import Activity
 
 

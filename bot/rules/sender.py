@@ -3,8 +3,8 @@ the receiving server's Authentication-Results reject (parsers.auth) is held for 
 
 from __future__ import annotations
 
-from bot.findings import Finding
-from bot.rules.base import Context
+from bot.rules.findings import Finding
+from config import Context
 from parsers.message import Mail
 
 

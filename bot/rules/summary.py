@@ -13,16 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from bot.findings import Finding, Severity
-from bot.rules.base import Context, day, finding, span
-from bot.summary import Planned, Summary
+from bot.rules.base import finding
+from bot.rules.findings import Finding, Severity
+from bot.summary.records import Planned, Summary
+from bot.wording import day, span
+from config import Context
 
 SummaryRule = Callable[[Summary, Context], list[Finding]]
 _EXAMPLES = 5  # names listed in one message before "等"
 UNOPENED = frozenset({"RAR", "7z"})  # archive formats the mail reader does not open
 
 
-def check_document(summary: Summary, ctx: Context) -> list[Finding]:
+def check_summary_document(summary: Summary, ctx: Context) -> list[Finding]:
     if summary.usable_documents:
         return _unreadable_beside(summary, "warning")
     if summary.history.documents:
@@ -62,7 +64,7 @@ def _unreadable_beside(summary: Summary, severity: Severity) -> list[Finding]:
     ]
 
 
-def check_media(summary: Summary, ctx: Context) -> list[Finding]:
+def check_summary_media(summary: Summary, ctx: Context) -> list[Finding]:
     if summary.has_media or summary.history.media_sent:
         return []
     archives = "、".join(f"「{f.attachment.name}」" for f in summary.files_of("other") if f.info.format in UNOPENED)
@@ -100,7 +102,7 @@ def _within(taken: dt.date, activity: Planned) -> bool:
     return activity.start is not None and activity.start <= taken <= (activity.end or activity.start)
 
 
-def check_activities(summary: Summary, ctx: Context) -> list[Finding]:
+def check_reported_activities(summary: Summary, ctx: Context) -> list[Finding]:
     if summary.matched_by == "":
         message = "没有找到贵单位已受理的活动筹备方案，无法核对总结对应的活动；工作人员将人工核对"
         return [finding("activities", "summary_without_plan", message, "warning")]
@@ -114,7 +116,7 @@ def check_activities(summary: Summary, ctx: Context) -> list[Finding]:
     return []
 
 
-def check_held(summary: Summary, ctx: Context) -> list[Finding]:
+def check_activities_held(summary: Summary, ctx: Context) -> list[Finding]:
     today = summary.arrived.astimezone(ctx.campaign.zone).date()
     return [
         finding(
@@ -129,10 +131,10 @@ def check_held(summary: Summary, ctx: Context) -> list[Finding]:
 
 
 SUMMARY_RULES: tuple[SummaryRule, ...] = (
-    check_document,
-    check_media,
-    check_activities,
-    check_held,
+    check_summary_document,
+    check_summary_media,
+    check_reported_activities,
+    check_activities_held,
     check_photo_dates,
 )
 

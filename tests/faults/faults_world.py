@@ -28,7 +28,7 @@ from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import Collector, SmtpServer
 
 from bot.demo import Sample, filled_entry, samples, write_message
-from bot.layout import form_layout
+from bot.forms.layout import form_layout
 from config import load_campaign, load_roster
 from parsers.form_writer import FormEntry, write_form
 
@@ -431,7 +431,7 @@ def digest_rows(page: Path, reason: str) -> list[str]:
 
 
 def leftover_temporaries(data_dir: Path) -> int:
-    """Half-written raw files a killed process left (RawStore writes `<sha>.tmp<pid>`, then renames)."""
+    """Half-written raw files a killed process left (the content store writes `<sha>.eml.tmp<pid>`, then renames)."""
     return sum(1 for _ in (data_dir / "raw").glob("*/*.tmp*")) if (data_dir / "raw").exists() else 0
 
 

@@ -40,7 +40,7 @@ from servers.smtp import SmtpServer
 from bot.app import build_app
 from bot.commands import mail
 from bot.ledger.database import open_engine
-from bot.rules import Context
+from config import Context
 from config.settings import load_settings
 
 ZONE = dt.timezone(dt.timedelta(hours=8))

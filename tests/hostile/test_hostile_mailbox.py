@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from bot.app import App, build_app, open_mailbox
 from bot.demo import samples, summary_document, write_message
-from bot.digest.model import build_digest
-from bot.digest.query import read_snapshot
-from bot.digest.view import render_digest
+from bot.intake.poll import poll_once
+from bot.jobs.digest.model import build_digest
+from bot.jobs.digest.query import read_snapshot
+from bot.jobs.digest.view import render_digest
 from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MessageRow, ReplyRow
-from bot.mailer import OutboxDir
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
+from bot.outgoing.mailer import OutboxDir
+from bot.outgoing.outbox import flush_outbox
+from config import Context
 from config.settings import load_settings
 
 NOW = dt.datetime(2021, 5, 9, 1, 0, tzinfo=dt.UTC)
@@ -84,7 +84,7 @@ def _outbox(folder: Path) -> list[email.message.EmailMessage]:
 def _digest_html(app: App) -> str:
     with Session(app.engine) as session:
         snapshot = read_snapshot(session, app.roster, NOW)
-    return render_digest(build_digest(snapshot, app.roster, app.campaign, NOW), app.services.renderer).html
+    return render_digest(build_digest(snapshot, app.roster, app.campaign, NOW), app.services.letterhead.renderer).html
 
 
 def test_a_forged_roster_sender_is_held_for_staff_and_the_genuine_one_answered(tmp_path: Path, ctx: Context) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from test_bad_files import flate_bomb_pdf
 
-from bot.check import check_document
-from bot.rules import Context
-from bot.sandbox import ChildError, Exhausted, Limits, check_limited, run_limited
+from bot.forms.check import check_form
+from bot.forms.sandbox import ChildError, Exhausted, Limits, check_limited, run_limited
+from config import Context
 
 FORMS = Path(__file__).resolve().parents[1] / "fixtures" / "forms"
 SMALL = Limits(memory=256 << 20, cpu_seconds=2, wall_seconds=60)
@@ -45,7 +45,7 @@ def _vm_hwm_mib() -> float:
 
 def test_a_form_read_in_the_child_equals_the_form_read_here(ctx: Context) -> None:
     data = (FORMS / "official-standard.docx").read_bytes()
-    assert check_limited(data, "方案.docx", ctx, None) == check_document(data, "方案.docx", ctx, None)
+    assert check_limited(data, "方案.docx", ctx, None) == check_form(data, "方案.docx", ctx, None)
 
 
 def test_the_childs_exception_is_raised_here_with_its_traceback() -> None:

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from bot.app import build_app, open_mailbox
 from bot.demo import seed
-from bot.digest.mail import queue_digest
-from bot.jobs import queue_reminders
-from bot.mailer import OutboxDir
-from bot.outbox import flush_outbox
-from bot.poll import poll_once
-from bot.rules import Context
+from bot.intake.poll import poll_once
+from bot.jobs.digest.mail import queue_digest
+from bot.jobs.remind import queue_reminders
+from bot.outgoing.mailer import OutboxDir
+from bot.outgoing.outbox import flush_outbox
+from config import Context
 from config.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +50,8 @@ def test_the_whole_bot_keeps_its_files_private_and_its_logs_clean(
     with open_mailbox(settings) as mailbox:
         report = poll_once(mailbox, app.engine, app.store, app.services, lambda: NOW, reply_backlog=True)
     with Session(app.engine) as session, session.begin():
-        queue_reminders(session, app.services, NOW)
-        queue_digest(session, app.services, ("kepu@example.org",), NOW)
+        queue_reminders(session, app.ctx, app.services.letterhead, NOW)
+        queue_digest(session, app.ctx, app.services.letterhead, ("kepu@example.org",), NOW)
     flush_outbox(app.engine, OutboxDir(tmp_path / "outbox"), settings.bot.from_address, lambda: NOW)
     assert report.processed == 12
 

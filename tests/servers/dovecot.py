@@ -19,8 +19,9 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.exceptions import IMAPClientError  # type: ignore[import-untyped]
 
 from bot.mailbox.imap import ImapSettings
-from servers.net import HOST, free_port, wait_closed, wait_listening
-from servers.tls import Certificate
+
+from .net import HOST, free_port, wait_closed, wait_listening
+from .tls import Certificate
 
 DOVECOT = Path("/usr/sbin/dovecot")
 PASSWORD = "secret"

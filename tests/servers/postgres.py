@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from servers.net import HOST, free_port, wait_closed, wait_listening
+from .net import HOST, free_port, wait_closed, wait_listening
 
 SUPERUSER = "subbot"
 

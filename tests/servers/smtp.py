@@ -11,8 +11,8 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from servers.net import HOST, free_port, wait_closed
-from servers.tls import Certificate
+from .net import HOST, free_port, wait_closed
+from .tls import Certificate
 
 PASSWORD = "secret"
 Stage = Literal["MAIL", "RCPT", "DATA"]

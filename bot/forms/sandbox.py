@@ -1,0 +1,90 @@
+"""Reading a sender's file in a separate process held to limits of memory, CPU and wall-clock time.
+
+The readers bound what they can see coming (zip members, pages, characters), but a library may still
+inflate a PDF content stream whole (1 MB of PDF, 2 GB of memory) or loop on a crafted file: those
+limits only a process can enforce. Here is the work sent to that process (a form checked, a summary's
+text and photos read, a file's kind sniffed), each function importable by name and taking the file as
+bytes or as a path the process reads itself; bot/worker.py is the process, its limits, and the trade
+made for speed (one process reading file after file)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bot.forms.check import CheckResult, check_form
+from bot.forms.convert import Converter
+from bot.forms.worker import ChildError, Exhausted, Exhaustion, Limits, Reader, run_limited
+from bot.rules.findings import Finding
+from config import Context
+from parsers.document_text import read_text
+from parsers.media import embedded_photos
+from parsers.package import sniff
+from parsers.records import PlanRead, Unreadable
+
+__all__ = [
+    "ChildError",
+    "Exhausted",
+    "Limits",
+    "Reader",
+    "check_file",
+    "check_limited",
+    "read_text_and_photos",
+    "run_limited",
+    "sniff_file",
+]
+
+_MESSAGES: dict[Exhaustion, str] = {
+    "memory": "文件内容展开后过大，无法安全读取",
+    "cpu": "文件读取耗时过长（结构异常），无法安全读取",
+    "time": "文件读取耗时过长（结构异常），无法安全读取",
+    "crash": "文件已损坏或格式异常，读取程序异常退出",
+}
+
+
+def check_limited(
+    file: bytes | Path, name: str, ctx: Context, convert: Converter | None, limits: Limits | None = None
+) -> CheckResult:
+    """`check_form` in the worker; a file that exhausts the limits is unreadable ("too_large").
+    A path is opened and read by the worker, within its limits, so the caller need not hold the file."""
+    limits = limits or Limits()
+    if isinstance(file, Path):
+        file = file.absolute()  # the worker's working directory is the one the parent had when it forked it
+    try:
+        return run_limited(check_file, file, name, ctx, convert, limits=limits)
+    except Exhausted as exc:
+        message = _MESSAGES[exc.reason]
+        unreadable = Unreadable("too_large", message, f"sandbox {exc.reason}: {exc.detail}")
+        read = PlanRead(name, _kind(file, name, limits), unreadable=unreadable)
+        return CheckResult(name, read, (Finding(None, "file", "error", "too_large", message),))
+
+
+def check_file(file: bytes | Path, name: str, ctx: Context, convert: Converter | None) -> CheckResult:
+    """`check_form` on the file's bytes, read here when it is a path (work for the worker)."""
+    return check_form(_content(file), name, ctx, convert)
+
+
+def read_text_and_photos(file: bytes | Path, kind: str) -> tuple[str, int]:
+    """A summary's document: its text and how many photos it holds (work for the worker)."""
+    data = _content(file)
+    return read_text(data, kind), embedded_photos(data, kind)
+
+
+def sniff_file(file: bytes | Path, name: str) -> str:
+    """The file's kind from its content (work for the worker)."""
+    return sniff(_content(file), name)
+
+
+def _content(file: bytes | Path) -> bytes:
+    return file.read_bytes() if isinstance(file, Path) else file
+
+
+def _kind(file: bytes | Path, name: str, limits: Limits) -> str:
+    """The kind of a file the worker gave up on: sniffed here from bytes, by a fresh worker from a path."""
+    if isinstance(file, bytes):
+        return sniff(file, name)
+    brief = replace(limits, cpu_seconds=min(limits.cpu_seconds, 5), wall_seconds=min(limits.wall_seconds, 10.0))
+    try:
+        return run_limited(sniff_file, file, name, limits=brief)
+    except (Exhausted, ChildError, OSError):
+        return "unknown"

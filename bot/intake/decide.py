@@ -1,0 +1,193 @@
+"""`decide`: from a parsed mail, the evidence gathered on its attachments and what the ledger knew of its branch,
+to what the bot records and answers. Pure: the arrival time and the sender's reply count for the day are
+passed in; nothing is read or asked here.
+
+`route` says once per mail who it is from (the roster branch, and how that was found) and what it brings
+(plan or summary): intake asks the ledger for that branch's history with it, and `decide` judges with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from bot.intake.evidence import DocumentCheck, SummaryEvidence
+from bot.rules.findings import Finding
+from bot.rules.sender import unauthenticated_sender
+from bot.rules.summary import check_summary
+from bot.summary.build import build_summary
+from bot.summary.records import History, Summary
+from config import Branch, Context
+from parsers.message import Mail
+
+ReplyKind = Literal["ack", "correction", "none"]
+Deliverable = Literal["plan", "summary"]
+
+
+@dataclass(frozen=True)
+class MailFinding:
+    """A finding, with the attachment it is about ('' for the mail as a whole)."""
+
+    document: str
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str
+    reason: str
+    branch: Branch | None
+    matched_by: str  # address | name | organiser | ""
+    deliverable: Deliverable | None
+    late: bool
+    verdict: str | None  # accepted | needs_correction | unreadable | no_attachment
+    reply: ReplyKind
+    findings: tuple[MailFinding, ...]
+    documents: tuple[DocumentCheck, ...]
+    summary: Summary | None = None  # what a summary mail carried, and the activities it reports
+
+    @property
+    def template(self) -> str:
+        """The reply's templates: a summary is answered with what was received, not with the form's fields."""
+        return f"summary_{self.reply}" if self.deliverable == "summary" else self.reply
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who a mail is from and what it brings, worked out once per mail."""
+
+    branch: Branch | None
+    matched_by: str  # address | name | organiser | ""
+    deliverable: Deliverable
+
+
+def route(mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime) -> Routing:
+    branch, matched_by = identify(mail, forms, ctx)
+    return Routing(branch, matched_by, which_deliverable(mail, forms, ctx, arrived))
+
+
+def decide(
+    mail: Mail,
+    forms: tuple[DocumentCheck, ...],
+    routing: Routing,
+    ctx: Context,
+    arrived: dt.datetime,
+    replies_today: int,
+    reply_cap: int,
+    summary: SummaryEvidence | None = None,
+    history: History | None = None,
+) -> Decision:
+    """`summary` is the evidence on a summary mail's files and `history` what the ledger knew of the branch's
+    summaries and accepted activities (none if not given)."""
+    branch, matched_by, deliverable = routing.branch, routing.matched_by, routing.deliverable
+    if mail.kind != "submission":
+        return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), forms)
+    if forged := unauthenticated_sender(mail, ctx):  # held for staff: no branch, nothing taken from it, no reply
+        reason = f"sender not authenticated: {mail.sender_check.reason}"
+        return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
+    late = arrived >= ctx.campaign.deadline(deliverable)
+    read: Summary | None = None
+    if deliverable == "summary":
+        evidence = summary or SummaryEvidence(tuple(), {})
+        read = build_summary(mail, evidence.media, evidence.documents, history or History(), arrived)
+        verdict, findings = judge_summary(mail, read, ctx)
+    else:
+        verdict, findings = judge(mail, forms, deliverable)
+    reply: ReplyKind = "ack" if verdict == "accepted" else "correction"
+    reason = f"verdict {verdict}"
+    if replies_today >= reply_cap:
+        reply, reason = "none", f"reply cap of {reply_cap} a day reached for this sender"
+    return Decision(mail.kind, reason, branch, matched_by, deliverable, late, verdict, reply, findings, forms, read)
+
+
+def identify(mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context) -> tuple[Branch | None, str]:
+    """The roster branch: by address (From, then Reply-To), by display name, then by the form's organiser."""
+    for address in (mail.sender, mail.reply_to):
+        if address and (branch := ctx.roster.find_by_address(address.address)):
+            return branch, "address"
+    if mail.sender.name and (branch := ctx.roster.find_by_name(mail.sender.name)):
+        return branch, "name"
+    for check in forms:
+        for activity in check.result.read.activities:
+            if branch := ctx.roster.find_by_name(activity.organiser):
+                return branch, "organiser"
+    return None, ""
+
+
+def which_deliverable(
+    mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime | None = None
+) -> Deliverable:
+    """A plan form makes a plan mail; else a summary word in the subject or a file name makes a summary; else,
+    once the plan deadline has passed, photos or videos with no document at all are taken for a summary too."""
+    if any(check.result.read.activities for check in forms):
+        return "plan"
+    words = ctx.campaign.deliverables.summary_words
+    names = [mail.subject, *(a.name for a in mail.attachments)]
+    if any(word in name for word in words for name in names):
+        return "summary"
+    media = any(a.kind == "image" or a.content_type.startswith(("image/", "video/")) for a in mail.attachments)
+    if arrived is not None and arrived >= ctx.campaign.deadline("plan") and media and not forms:
+        return "summary"
+    return "plan"
+
+
+def judge(
+    mail: Mail, documents: tuple[DocumentCheck, ...], deliverable: Deliverable
+) -> tuple[str, tuple[MailFinding, ...]]:
+    """A plan mail's verdict and findings (summaries: `judge_summary`)."""
+    if not documents:
+        return _no_form(mail)
+    has_form = any(check.result.read.activities for check in documents)
+    findings: list[MailFinding] = []
+    verdicts: list[str] = []
+    for check in documents:
+        result = check.result
+        if has_form and not result.read.activities:
+            # A cover letter or a stamped scan beside the form: say so, do not ask for a correction.
+            message = f"附件「{check.attachment.name}」不是筹备方案表，未作检查"
+            findings.append(
+                MailFinding(check.attachment.name, Finding(None, "file", "warning", "ignored_attachment", message))
+            )
+            continue
+        verdicts.append(result.verdict)
+        findings.extend(MailFinding(check.attachment.name, f) for f in result.findings)
+    if all(v == "accepted" for v in verdicts):
+        verdict = "accepted"
+    elif all(v == "unreadable" for v in verdicts):
+        verdict = "unreadable"
+    else:
+        verdict = "needs_correction"
+    return verdict, tuple(findings)
+
+
+def _no_form(mail: Mail) -> tuple[str, tuple[MailFinding, ...]]:
+    photos = [a for a in mail.attachments if a.kind == "image" and a.origin != "inline"]
+    if photos:
+        message = "邮件附件是图片（照片或截图），无法读取表格内容；请发送填写好的 Word 文件（.docx），不要拍照或截图"
+        return "unreadable", (MailFinding(photos[0].name, Finding(None, "file", "error", "photo_of_form", message)),)
+    others = [a for a in mail.attachments if a.origin != "inline"]
+    if others:
+        names = "、".join(f"「{a.name}」" for a in others)
+        message = f"附件{names}不是 Word 或 PDF 文件；请发送填写好的筹备方案表（.docx）"
+        return "unreadable", (MailFinding(others[0].name, Finding(None, "file", "error", "not_a_document", message)),)
+    message = "邮件中没有找到附件；请将填写好的筹备方案表（Word 文件）作为附件发送"
+    return "no_attachment", (MailFinding("", Finding(None, "file", "error", "no_attachment", message)),)
+
+
+def judge_summary(mail: Mail, summary: Summary, ctx: Context) -> tuple[str, tuple[MailFinding, ...]]:
+    findings = tuple(MailFinding("", f) for f in check_summary(summary, ctx))
+    if not any(f.finding.severity == "error" for f in findings):
+        return "accepted", findings
+    sent_nothing = not any(a.origin != "inline" for a in mail.attachments) and not summary.media_links
+    return ("no_attachment" if sent_nothing else "needs_correction"), findings
+
+
+def with_document(findings: tuple[MailFinding, ...]) -> tuple[MailFinding, ...]:
+    """Findings whose message names the attachment, for mails that carried more than one."""
+    names = {f.document for f in findings if f.document}
+    if len(names) < 2:
+        return findings
+    return tuple(
+        replace(f, finding=replace(f.finding, message=f"附件「{f.document}」{f.finding.message}")) if f.document else f
+        for f in findings
+    )

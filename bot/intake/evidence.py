@@ -1,0 +1,95 @@
+"""Evidence: every attachment read before anything is decided. Forms are checked in the sandbox's worker; for a
+summary, its documents are read there too for their text and pictures, and its photos and videos measured
+(kind, hash, EXIF date; a spilled one from its file). This is the only place intake calls the sandbox:
+`decide` works on what is gathered here."""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.forms.check import CheckResult
+from bot.forms.convert import Converter
+from bot.forms.sandbox import ChildError, Exhausted, check_limited, read_text_and_photos, run_limited
+from bot.summary.records import SummaryDocument
+from config import Context
+from parsers.media import MediaInfo, classify, read_media, taken_at
+from parsers.message import Attachment, Mail
+
+# Attachments read as forms; images are photos (of the activity, or, wrongly, of the form).
+FORM_KINDS = frozenset({"docx", "pdf", "doc", "wps", "odt", "rtf", "encrypted", "broken_zip", "empty"})
+# A summary document the sender can do nothing about reading it: kept and counted, not read for titles.
+READ_BY_STAFF = frozenset({"needs_docx", "scanned", "too_large"})
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    attachment: Attachment
+    result: CheckResult
+
+
+@dataclass(frozen=True)
+class SummaryEvidence:
+    """What a summary mail's files are: one MediaInfo per attachment, in the mail's order, and each document
+    (an attachment read as a form) as a summary document, by attachment name."""
+
+    media: tuple[MediaInfo, ...]
+    documents: Mapping[str, SummaryDocument]
+
+
+def check_forms(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
+    """Every attachment that may be a form, read and checked."""
+    return tuple(
+        # In the sandbox's worker, held to limits; a part spilled to a file is read there, from the file.
+        DocumentCheck(a, check_limited(Path(a.spill.path) if a.spill else a.data, a.name, ctx, convert))
+        for a in mail.attachments
+        if a.kind in FORM_KINDS and a.origin != "inline"
+    )
+
+
+def gather_summary(mail: Mail, forms: tuple[DocumentCheck, ...]) -> SummaryEvidence:
+    media = tuple(media_info(a) for a in mail.attachments)
+    documents = {check.attachment.name: summary_document(check.attachment, check.result) for check in forms}
+    return SummaryEvidence(media, documents)
+
+
+def summary_document(attachment: Attachment, result: CheckResult) -> SummaryDocument:
+    read = result.read
+    if read.blank_tables or read.activities:
+        return SummaryDocument(attachment.name, read.kind, "plan_form", "", "", 0)
+    if read.unreadable and read.unreadable.code not in READ_BY_STAFF:
+        return SummaryDocument(attachment.name, read.kind, "unreadable", read.unreadable.message, "", 0)
+    if read.unreadable:
+        # Kept for staff, never read again here: "too_large" may be a file that exhausted the sandbox.
+        return SummaryDocument(attachment.name, read.kind, "", "", "", 0)
+    # Read again for its text and pictures, in the sandbox too: a summary is untrusted input like a form.
+    kind = attachment.kind
+    file = Path(attachment.spill.path) if attachment.spill else attachment.data  # a spilled one: read there
+    try:
+        text, photos = run_limited(read_text_and_photos, file, kind)
+    except (Exhausted, ChildError):
+        text, photos = "", 0
+    return SummaryDocument(attachment.name, kind, "", "", text, photos)
+
+
+def media_info(attachment: Attachment) -> MediaInfo:
+    """`read_media` of an attachment; a spilled one is classified by its first bytes, hashed as it was
+    written, and its EXIF read through a map of the file (only the pages read come into memory)."""
+    spill = attachment.spill
+    if spill is None:
+        return read_media(attachment.data, attachment.name)
+    kind, form = classify(spill.head, attachment.name, spill.kind)
+    taken = None
+    if kind == "photo" and spill.size:
+        with _mapped(Path(spill.path)) as data:
+            taken = taken_at(data, form)
+    return MediaInfo(kind, form, spill.sha256, spill.size, taken)
+
+
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        yield data  # type: ignore[misc]  # read by slicing and indexing only, as bytes are

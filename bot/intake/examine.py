@@ -1,0 +1,34 @@
+"""`examine`: from a parsed mail to the decision on it, the one path a poll, `retry` and `inspect` all walk:
+forms checked, the mail routed, the branch's history asked for (a summary's only), the summary's files read,
+decided. `history_of` is the ledger's answer for a routed mail (inspect may give an empty one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from bot.intake.decide import Decision, Routing, decide, route
+from bot.intake.evidence import check_forms, gather_summary
+from bot.intake.services import Services
+from bot.summary.records import History
+from parsers.message import Mail
+
+HistoryOf = Callable[[Mail, Routing], History]
+
+
+def examine(
+    mail: Mail, services: Services, arrived: dt.datetime, history_of: HistoryOf, replies_today: int
+) -> Decision:
+    ctx = services.ctx
+    forms = check_forms(mail, ctx, services.convert)
+    routing = route(mail, forms, ctx, arrived)
+    if mail.kind != "submission" or routing.deliverable != "summary":
+        return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap)
+    evidence = gather_summary(mail, forms)
+    history = history_of(mail, routing)
+    return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap, evidence, history)
+
+
+def no_history(mail: Mail, routing: Routing) -> History:
+    """For a mail examined with no ledger at hand."""
+    return History()

@@ -1,0 +1,4 @@
+"""The staff's daily digest: the ledger's facts read once (query.py), a pure model of them (model.py), its HTML
+and text (view.py), the 汇总表 workbook (rollup.py), queued for each staff address (mail.py).
+
+May import: outgoing, ledger, wording, config, replies."""

@@ -1,0 +1,154 @@
+"""`read_snapshot`: the ledger reads the digest needs, turned into frozen facts inside one session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.jobs.digest.facts import Contact, MailFact, PlannedActivity, ReplyFact, Snapshot
+from bot.ledger import queries
+from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow, StateRow
+from bot.ledger.status import branch_statuses
+from config import Roster
+
+POLL_KEY = "poll_ok:"
+
+
+def read_snapshot(session: Session, roster: Roster, now: dt.datetime) -> Snapshot:
+    return Snapshot(
+        statuses=tuple(branch_statuses(session, roster)),
+        mails=read_mails(session),
+        activities=read_activities(session),
+        replies=read_replies(session),
+        polls=read_polls(session),
+        last_digest=last_digest(session, now),
+    )
+
+
+def read_mails(session: Session) -> tuple[MailFact, ...]:
+    problems: dict[int, list[str]] = {}
+    errors = select(FindingRow.message_pk, FindingRow.message).where(FindingRow.severity == "error")
+    for pk, message in session.execute(errors.order_by(FindingRow.id)):
+        problems.setdefault(pk, []).append(message)
+    replied = set(session.execute(select(ReplyRow.message_pk).where(ReplyRow.message_pk.is_not(None))).scalars())
+    m = MessageRow
+    columns = (m.id, m.arrived_at, m.recorded_at, m.status, m.kind, m.sender, m.sender_name, m.subject, m.branch)
+    rows = session.execute(
+        select(*columns, m.deliverable, m.verdict, m.late, m.receipt, m.error, m.attempts).order_by(m.id)
+    )
+    return tuple(
+        MailFact(
+            pk=row.id,
+            arrived=queries.aware(row.arrived_at),
+            recorded=queries.aware(row.recorded_at),
+            status=row.status,
+            kind=row.kind or "",
+            sender=row.sender or "",
+            sender_name=row.sender_name or "",
+            subject=row.subject or "",
+            branch=row.branch,
+            deliverable=row.deliverable,
+            verdict=row.verdict,
+            late=bool(row.late),
+            receipt=row.receipt,
+            error=_last_line(row.error or ""),
+            attempts=row.attempts,
+            problems=tuple(problems.get(row.id, ())),
+            replied=row.id in replied,
+        )
+        for row in rows
+    )
+
+
+def _last_line(trace: str) -> str:
+    lines = [line for line in trace.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def read_activities(session: Session) -> tuple[PlannedActivity, ...]:
+    """The current version of every activity, with the message that brought it."""
+    query = (
+        select(ActivityRow, MessageRow.branch, MessageRow.receipt, MessageRow.arrived_at)
+        .join(MessageRow, MessageRow.id == ActivityRow.message_pk)
+        .where(ActivityRow.current.is_(True))
+        .order_by(ActivityRow.id)
+    )
+    return tuple(
+        planned(json.loads(row.data), branch or "", receipt or "", queries.aware(arrived), row.version, row.accepted)
+        for row, branch, receipt, arrived in session.execute(query)
+    )
+
+
+def planned(
+    data: dict[str, Any], branch: str, receipt: str, arrived: dt.datetime, version: int, accepted: bool
+) -> PlannedActivity:
+    """An activity from its stored JSON (the shape of `subbot check --json`)."""
+    contact = data.get("contact") or {}
+    return PlannedActivity(
+        branch=branch,
+        receipt=receipt,
+        arrived=arrived,
+        version=version,
+        accepted=accepted,
+        organiser=str(data.get("organiser") or ""),
+        title=str(data.get("title") or ""),
+        modules=tuple(data.get("modules") or ()),
+        co_organiser=str(data.get("co_organiser") or ""),
+        stage=data.get("stage"),
+        start=_date(data.get("start")),
+        end=_date(data.get("end")),
+        venue=str(data.get("venue") or ""),
+        audiences=tuple(data.get("audiences") or ()),
+        scale=str(data.get("scale") or ""),
+        contact=Contact(**{k: str(contact.get(k) or "") for k in ("name", "office_phone", "mobile", "fax", "email")}),
+        address=str(data.get("address") or ""),
+        plan_text=str(data.get("plan_text") or ""),
+    )
+
+
+def _date(text: object) -> dt.date | None:
+    return dt.date.fromisoformat(text) if isinstance(text, str) and text else None
+
+
+def read_replies(session: Session) -> tuple[ReplyFact, ...]:
+    r = ReplyRow
+    columns = (r.kind, r.status, r.to_address, r.branch, r.deliverable, r.for_day, r.created_at, r.attempts)
+    rows = session.execute(select(*columns, r.last_error).order_by(r.id))
+    return tuple(
+        ReplyFact(
+            kind=row.kind,
+            status=row.status,
+            to_address=row.to_address,
+            branch=row.branch,
+            deliverable=row.deliverable,
+            for_day=row.for_day,
+            created=queries.aware(row.created_at),
+            attempts=row.attempts,
+            last_error=row.last_error or "",
+        )
+        for row in rows
+    )
+
+
+def read_polls(session: Session) -> tuple[tuple[str, dt.datetime], ...]:
+    rows = session.execute(select(StateRow.key, StateRow.value).where(StateRow.key.startswith(POLL_KEY)))
+    polls = []
+    for key, value in rows:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            continue  # not a time: shown as never polled rather than stopping the digest
+        polls.append((key.removeprefix(POLL_KEY), moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)))
+    return tuple(sorted(polls))
+
+
+def last_digest(session: Session, now: dt.datetime) -> dt.datetime | None:
+    query = select(func.max(ReplyRow.created_at)).where(
+        ReplyRow.kind == "digest", ReplyRow.created_at <= queries.utc(now)
+    )
+    latest = session.execute(query).scalar_one_or_none()
+    return queries.aware(latest) if latest else None

@@ -1,0 +1,287 @@
+"""`write_rollup`: the 汇总表 workbook staff forward upward — every accepted activity with every form field,
+headed with the form's own labels, then each branch's status and the counts. Bytes out, no disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot import wording as w
+from bot.jobs.digest.facts import PlannedActivity
+from bot.jobs.digest.model import DELIVERABLES, BranchRow, Digest
+from config import Campaign
+
+SHEET_ACTIVITIES = "汇总表"
+SHEET_BRANCHES = "报送情况"
+SHEET_COUNTS = "统计"
+HEADER_ROWS = 4  # title, subtitle, two rows of headers: data starts on row 5
+DAY_FORMAT = 'yyyy"年"m"月"d"日"'
+TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+LINE_POINTS = 15.0
+MAX_ROW_POINTS = 409.0  # Excel's limit
+
+_thin = Side(style="thin", color="B7C2CF")
+BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+TITLE_FONT = Font(name="宋体", size=14, bold=True)
+HEADER_FONT = Font(name="宋体", size=11, bold=True)
+BODY_FONT = Font(name="宋体", size=11)
+WRAP = Alignment(wrap_text=True, vertical="top")
+CENTRE = Alignment(wrap_text=True, horizontal="center", vertical="center")
+STATUS_FILLS = {
+    "accepted": PatternFill("solid", fgColor="E2F0D9"),
+    "needs_correction": PatternFill("solid", fgColor="FCE4CC"),
+    "unreadable": PatternFill("solid", fgColor="FCE4CC"),
+    "no_attachment": PatternFill("solid", fgColor="FCE4CC"),
+    "missing": PatternFill("solid", fgColor="F8D7DA"),
+}
+Cell = str | int | dt.date | dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    group: str  # the header above it on the first header row; "" when the header spans both rows
+    width: float  # in Excel's character units
+    value: Callable[[PlannedActivity], Cell]
+    number_format: str = "General"
+
+
+def activity_columns(campaign: Campaign) -> tuple[Column, ...]:
+    """The 汇总表's columns: the form's fields in the form's order, under the campaign's own labels."""
+    label = {key: names[0] for key, names in campaign.form.labels.items()}
+    contact = label["contact"]
+    time = label["time"]
+    return (
+        Column(label["organiser"], "", 22, lambda a: a.organiser),
+        Column(label["title"], "", 26, lambda a: a.title),
+        Column(label["modules"], "", 14, lambda a: "、".join(a.modules)),
+        Column(label["co_organiser"], "", 20, lambda a: a.co_organiser),
+        Column("阶段", time, 10, lambda a: w.stage_name(a.stage) if a.stage else ""),
+        Column("开始日期", time, 14, lambda a: a.start, DAY_FORMAT),
+        Column("结束日期", time, 14, lambda a: a.end, DAY_FORMAT),
+        Column(label["venue"], "", 22, lambda a: a.venue),
+        Column(label["audiences"], "", 14, lambda a: "、".join(a.audiences)),
+        Column(label["scale"], "", 12, lambda a: a.scale),
+        Column(label["contact.name"], contact, 10, lambda a: a.contact.name),
+        Column(label["contact.office_phone"], contact, 15, lambda a: a.contact.office_phone),
+        Column(label["contact.mobile"], contact, 14, lambda a: a.contact.mobile),
+        Column(label["contact.fax"], contact, 14, lambda a: a.contact.fax),
+        Column(label["contact.email"], contact, 24, lambda a: a.contact.email),
+        Column(label["address"], "", 24, lambda a: a.address),
+        Column(label["plan_text"], "", 60, lambda a: a.plan_text),
+        Column("报送单位", "报送记录", 20, lambda a: a.branch),
+        Column("回执号", "报送记录", 13, lambda a: a.receipt),
+        Column("收到时间", "报送记录", 19, lambda a: a.arrived.replace(tzinfo=None), TIME_FORMAT),
+        Column("版本", "报送记录", 6, lambda a: a.version),
+    )
+
+
+def write_rollup(digest: Digest, campaign: Campaign) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new Workbook always has one sheet
+    _activities_sheet(sheet, digest, campaign)
+    _branches_sheet(book.create_sheet(SHEET_BRANCHES), digest)
+    _counts_sheet(book.create_sheet(SHEET_COUNTS), digest)
+    stamp = digest.now.replace(tzinfo=None)
+    book.properties.creator = digest.office
+    book.properties.title = f"{digest.campaign}汇总表"
+    book.properties.created = stamp
+    book.properties.modified = stamp
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def rollup_name(digest: Digest) -> str:
+    return f"{digest.short_name}汇总表-{digest.day:%Y%m%d}.xlsx"
+
+
+def _activities_sheet(sheet: Worksheet, digest: Digest, campaign: Campaign) -> None:
+    sheet.title = SHEET_ACTIVITIES
+    columns = activity_columns(campaign)
+    headers = [("序号", "", 6.0), *((c.header, c.group, c.width) for c in columns)]
+    subtitle = (
+        f"{digest.office}　截至{_stamp(digest.now)}　共{len(digest.activities)}项"
+        "（仅含已受理的活动；待修改和未报送的单位见“报送情况”）"
+    )
+    _heading(sheet, f"{digest.campaign}筹备方案汇总表", subtitle, headers)
+    for number, activity in enumerate(digest.activities, start=1):
+        values: list[Cell] = [number, *(c.value(activity) for c in columns)]
+        formats = ["0", *(c.number_format for c in columns)]
+        _body_row(sheet, HEADER_ROWS + number, values, formats, [h[2] for h in headers])
+    _finish(sheet, len(headers), len(digest.activities), freeze="D5")
+
+
+def _branches_sheet(sheet: Worksheet, digest: Digest) -> None:
+    plan, summary = (w.deliverable(d) for d in DELIVERABLES)
+    headers = [
+        ("序号", "", 6.0),
+        ("单位名称", "", 28.0),
+        ("类别", "", 12.0),
+        ("状态", plan, 10.0),
+        ("已受理活动", plan, 11.0),
+        ("待修改活动", plan, 11.0),
+        ("报送次数", plan, 8.0),
+        ("最近报送", plan, 19.0),
+        ("是否逾期", plan, 8.0),
+        ("状态", summary, 10.0),
+        ("报送次数", summary, 8.0),
+        ("最近报送", summary, 19.0),
+        ("是否逾期", summary, 8.0),
+        ("联系人", "", 10.0),
+        ("联系电话", "", 16.0),
+        ("联系邮箱", "", 28.0),
+    ]
+    known = sum(b.known for b in digest.branches)
+    subtitle = f"截至{_stamp(digest.now)}　名单内{known}家" + (
+        f"，名单外来信{len(digest.branches) - known}个" if len(digest.branches) > known else ""
+    )
+    _heading(sheet, f"{digest.campaign}各单位报送情况", subtitle, headers)
+    widths = [h[2] for h in headers]
+    for number, branch in enumerate(digest.branches, start=1):
+        row = HEADER_ROWS + number
+        values, formats = _branch_values(number, branch)
+        _body_row(sheet, row, values, formats, widths)
+        for (_, state), column in zip(branch.states, (4, 10), strict=True):
+            fill = STATUS_FILLS.get(state.status)
+            if fill:
+                sheet.cell(row, column).fill = fill
+    _finish(sheet, len(headers), len(digest.branches), freeze="C5")
+
+
+def _branch_values(number: int, branch: BranchRow) -> tuple[list[Cell], list[str]]:
+    states = dict(branch.states)
+    plan, summary = states["plan"], states["summary"]
+    contact = branch.contact
+    phones = "，".join(p for p in (contact.mobile, contact.office_phone) if p) if contact else ""
+    values: list[Cell] = [
+        number,
+        branch.branch,
+        branch.kind if branch.known else "名单外",
+        w.outcome(plan.status),
+        branch.accepted_activities,
+        branch.correcting_activities,
+        plan.versions,
+        plan.last.replace(tzinfo=None) if plan.last else None,
+        "逾期" if plan.late else "",
+        w.outcome(summary.status),
+        summary.versions,
+        summary.last.replace(tzinfo=None) if summary.last else None,
+        "逾期" if summary.late else "",
+        contact.name if contact else "",
+        phones,
+        "\n".join(branch.emails),
+    ]
+    formats = ["0", "@", "@", "@", "0", "0", "0", TIME_FORMAT, "@", "@", "0", TIME_FORMAT, "@", "@", "@", "@"]
+    return values, formats
+
+
+def _counts_sheet(sheet: Worksheet, digest: Digest) -> None:
+    sheet.title = SHEET_COUNTS
+    sheet["A1"] = f"{digest.campaign}计划活动统计"
+    sheet["A1"].font = TITLE_FONT
+    sheet["A2"] = f"截至{_stamp(digest.now)}；一项活动可属于多个模块"
+    modules = [(t.name or "（未勾选模块）", t.accepted, t.correcting) for t in digest.modules]
+    stages = [(w.stage_name(t.number), t.accepted, t.correcting) for t in digest.stages]
+    _small_table(sheet, 4, "活动模块", modules)
+    _small_table(sheet, 6 + len(modules), "阶段", stages)
+    for letter, width in zip("ABC", (24, 10, 10), strict=True):
+        sheet.column_dimensions[letter].width = width
+
+
+def _small_table(sheet: Worksheet, top: int, title: str, rows: Sequence[tuple[str, int, int]]) -> None:
+    for index, text in enumerate((title, "已受理", "待修改"), start=1):
+        cell = sheet.cell(top, index, text)
+        cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTRE
+    for offset, (name, accepted, correcting) in enumerate(rows, start=1):
+        values: tuple[Cell, ...] = (name, accepted, correcting)
+        for index, value in enumerate(values, start=1):
+            cell = sheet.cell(top + offset, index, value)
+            cell.font, cell.border = BODY_FONT, BORDER
+
+
+def _heading(sheet: Worksheet, title: str, subtitle: str, headers: Sequence[tuple[str, str, float]]) -> None:
+    """Title, subtitle, and a two-row header: grouped columns under their group, the rest merged down."""
+    last = get_column_letter(len(headers))
+    sheet["A1"], sheet["A2"] = title, subtitle
+    sheet.merge_cells(f"A1:{last}1")
+    sheet.merge_cells(f"A2:{last}2")
+    sheet["A1"].font, sheet["A1"].alignment = TITLE_FONT, Alignment(horizontal="center", vertical="center")
+    sheet["A2"].font = BODY_FONT
+    sheet.row_dimensions[1].height = 28
+    column = 1
+    while column <= len(headers):
+        group = headers[column - 1][1]
+        span = 1
+        while group and column + span <= len(headers) and headers[column + span - 1][1] == group:
+            span += 1
+        if group:
+            sheet.cell(3, column, group)
+            if span > 1:
+                sheet.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + span - 1)
+            for offset in range(span):
+                sheet.cell(4, column + offset, headers[column + offset - 1][0])
+        else:
+            sheet.cell(3, column, headers[column - 1][0])
+            sheet.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
+        column += span
+    for row in (3, 4):
+        for index in range(1, len(headers) + 1):
+            cell = sheet.cell(row, index)
+            cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTRE
+    for index, (_, _, width) in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    lines = max((_lines(name, width) for name, group, width in headers if group), default=1)
+    sheet.row_dimensions[4].height = lines * LINE_POINTS + 5
+
+
+def _body_row(
+    sheet: Worksheet, row: int, values: Sequence[Cell], formats: Sequence[str], widths: Sequence[float]
+) -> None:
+    lines = 1
+    for column, (value, number_format, width) in enumerate(zip(values, formats, widths, strict=True), start=1):
+        cell = sheet.cell(row, column, value)
+        cell.font, cell.border, cell.alignment = BODY_FONT, BORDER, WRAP
+        if value is not None:
+            cell.number_format = number_format
+        if isinstance(value, str):
+            lines = max(lines, _lines(value, width))
+    # Excel does not grow rows to fit wrapped text written by a program: say how tall each row is.
+    sheet.row_dimensions[row].height = min(MAX_ROW_POINTS, lines * LINE_POINTS + 3)
+
+
+def _lines(text: str, width: float) -> int:
+    return sum(max(1, math.ceil(display_width(line) / max(1.0, width - 1))) for line in text.split("\n"))
+
+
+def display_width(text: str) -> int:
+    """Characters as Excel's column units count them: CJK and full-width forms take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _finish(sheet: Worksheet, columns: int, rows: int, freeze: str) -> None:
+    last = get_column_letter(columns)
+    sheet.freeze_panes = freeze
+    sheet.auto_filter.ref = f"A4:{last}{HEADER_ROWS + max(rows, 1)}"
+    sheet.print_title_rows = "3:4"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def _stamp(at: dt.datetime) -> str:
+    return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"

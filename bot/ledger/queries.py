@@ -1,0 +1,103 @@
+"""The ledger's queries about messages, where the mailbox showed them, polls and replies, each inside the caller's
+transaction (one Session per message); and the stored form of a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.ledger.schema import MessageRow, RefRow, ReplyRow, StateRow
+from bot.mailbox.port import MessageRef
+
+RECEIPT_LETTERS = {"plan": "P", "summary": "S", None: "M"}
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """Stored form of a time: naive UTC (SQLite keeps no zone)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def aware(stored: dt.datetime) -> dt.datetime:
+    return stored.replace(tzinfo=dt.UTC)
+
+
+def known_refs(session: Session, mailbox: str) -> set[tuple[int, str]]:
+    rows = session.execute(select(RefRow.uidvalidity, RefRow.uid).where(RefRow.mailbox == mailbox))
+    return {(validity, uid) for validity, uid in rows}
+
+
+def _poll_key(mailbox: str) -> str:
+    return f"poll_ok:{mailbox}"
+
+
+def last_poll(session: Session, mailbox: str) -> dt.datetime | None:
+    """When a poll of `mailbox` last went through to the end; None if none ever did."""
+    state = session.get(StateRow, _poll_key(mailbox))
+    return aware(state.updated_at) if state is not None else None
+
+
+def record_poll(session: Session, mailbox: str, now: dt.datetime) -> None:
+    state = session.get(StateRow, _poll_key(mailbox)) or StateRow(key=_poll_key(mailbox))
+    state.value, state.updated_at = now.astimezone(dt.UTC).isoformat(), utc(now)
+    session.add(state)
+
+
+def find_by_sha(session: Session, sha256: str) -> MessageRow | None:
+    return session.execute(select(MessageRow).where(MessageRow.sha256 == sha256)).scalar_one_or_none()
+
+
+def find_same_message(session: Session, message_id: str, sender: str) -> MessageRow | None:
+    """A re-delivered copy: same Message-ID from the same sender, bytes differing only in transit headers."""
+    if not message_id:
+        return None
+    query = select(MessageRow).where(
+        MessageRow.message_id == message_id, MessageRow.sender == sender, MessageRow.status != "failed"
+    )
+    return session.execute(query.order_by(MessageRow.id).limit(1)).scalar_one_or_none()
+
+
+def add_ref(session: Session, ref: MessageRef, message: MessageRow, now: dt.datetime) -> None:
+    exists = session.execute(
+        select(RefRow.id).where(
+            RefRow.mailbox == ref.mailbox, RefRow.uidvalidity == ref.uidvalidity, RefRow.uid == ref.uid
+        )
+    ).first()
+    if not exists:
+        session.add(
+            RefRow(mailbox=ref.mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid, message=message, seen_at=utc(now))
+        )
+
+
+def replies_on_day(session: Session, address: str, day_start: dt.datetime) -> int:
+    """Replies queued or sent to `address` for mail that arrived on the local day starting at `day_start`:
+    the reply cap counts by the mail's arrival, so a backlog polled after an outage is judged day by day."""
+    day_end = day_start + dt.timedelta(days=1)
+    query = (
+        select(func.count(ReplyRow.id))
+        .join(MessageRow, ReplyRow.message_pk == MessageRow.id)
+        .where(
+            ReplyRow.to_address == address,
+            ReplyRow.status.in_(("pending", "sent")),
+            MessageRow.arrived_at >= utc(day_start),
+            MessageRow.arrived_at < utc(day_end),
+        )
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def receipt_for(message: MessageRow, year: int) -> str:
+    return f"{RECEIPT_LETTERS.get(message.deliverable, 'M')}{year}-{message.id:04d}"
+
+
+def due_reply_ids(session: Session, now: dt.datetime) -> list[int]:
+    """Every reply due to be sent now, oldest first: ids only, so a poll that took in a thousand mails
+    answers them all in one round without holding a thousand raw replies in memory."""
+    query = (
+        select(ReplyRow.id)
+        .where(ReplyRow.status == "pending")
+        .where((ReplyRow.next_attempt_at.is_(None)) | (ReplyRow.next_attempt_at <= utc(now)))
+        .order_by(ReplyRow.id)
+    )
+    return list(session.execute(query).scalars())
