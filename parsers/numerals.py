@@ -31,6 +31,8 @@ _COUNT = re.compile(
 _MIXED = re.compile(r"(?<![\d.])\d+[万千](?:\d+[千百]?)+(?![\d.])")
 # "二三十", "两三百", "三五十": about so many; the larger figure is what the range reaches.
 _ABOUT = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])(?=[十百千万])")
+# No date or head count is written with more characters ("一千二百三十四万五千六百七十八" has 15).
+_LONGEST = 16
 _VALUES = {
     ch: n for n, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九")) for ch in chars
 }
@@ -55,7 +57,7 @@ def numeral_value(numeral: str) -> int | None:
     numeral = _ABOUT.sub(_larger, numeral.strip().replace("卅", "三十"))
     if numeral in ("百", "千", "万"):
         numeral = "一" + numeral  # "百余人", "千余人", "万人": one hundred, thousand, ten thousand
-    if not numeral or numeral[0] in "百千万":
+    if not numeral or numeral[0] in "百千万" or len(numeral) > _LONGEST:
         return None
     try:
         value = _convert()(numeral, "smart")

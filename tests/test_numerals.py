@@ -108,6 +108,7 @@ def test_date_digits(written: str, digits: str) -> None:
         ("统一组织一线职工约百人", 100),
         ("线上1000人次，线下二百人", 1000),
         ("大型", None),
+        ("1" * 400 + "人", None),
         ("", None),
     ],
 )
