@@ -10,7 +10,7 @@ from typing import Any
 import docx
 from lxml import etree
 
-from parsers.blocks import Block, Paragraph, Row
+from parsers.blocks import Block, Paragraph, Row, Styled
 from parsers.errors import UnreadableDocument
 from parsers.package import check_package, read_members, repack
 from parsers.text import symbol_char
@@ -97,14 +97,70 @@ def _table(tbl: Any, counter: _Counter) -> Iterator[Block]:
         return
     number = counter.next()
     for tr in tbl.iter(_TR):
-        yield Row(tuple(_cell_text(tc) for tc in tr.iter(_TC)), number)
+        cells = [tc for tc in tr.iter(_TC)]
+        yield Row(tuple(_cell_text(tc) for tc in cells), number, tuple(_cell_styled(tc) for tc in cells))
+
+
+def _continued(tc: Any) -> bool:
+    merge = tc.find(f"{{{W}}}tcPr/{{{W}}}vMerge")
+    return merge is not None and merge.get(f"{{{W}}}val", "continue") == "continue"
 
 
 def _cell_text(tc: Any) -> str:
-    merge = tc.find(f"{{{W}}}tcPr/{{{W}}}vMerge")
-    if merge is not None and merge.get(f"{{{W}}}val", "continue") == "continue":
+    if _continued(tc):
         return ""
     return "\n".join(paragraph_text(p) for p in tc.iter(_P))
+
+
+def _cell_styled(tc: Any) -> tuple[Styled, ...]:
+    """The cell's stretches of bold, highlighted, shaded or coloured text, each kind on its own; a
+    shaded cell or paragraph shades all its text. Only direct formatting counts: a style applies to
+    every option alike, so it marks none."""
+    if _continued(tc):
+        return ()
+    whole = _shading(tc.find(f"{{{W}}}tcPr/{{{W}}}shd"))
+    found: list[Styled] = []
+    for p in tc.iter(_P):
+        shaded = whole | _shading(p.find(f"{{{W}}}pPr/{{{W}}}shd"))
+        stretches: dict[str, list[str]] = {}
+        for el in p.iter(_T, _TAB, _SYM):
+            kinds = shaded | _run_look(el.getparent())
+            for how in [how for how in stretches if how not in kinds]:
+                found.append(Styled(how, "".join(stretches.pop(how))))
+            for how in kinds:
+                stretches.setdefault(how, []).append(el.text or "" if el.tag == _T else " ")
+        found += [Styled(how, "".join(text)) for how, text in stretches.items()]
+    return tuple(styled for styled in found if styled.text.strip())
+
+
+_OFF = ("0", "false", "off", "none")
+_PLAIN_COLOURS = ("auto", "000000", "ffffff")
+
+
+def _run_look(run: Any) -> frozenset[str]:
+    rpr = run.find(f"{{{W}}}rPr") if run is not None else None
+    if rpr is None:
+        return frozenset()
+    kinds: set[str] = set(_shading(rpr.find(f"{{{W}}}shd")))
+    bold = rpr.find(f"{{{W}}}b")
+    if bold is not None and bold.get(f"{{{W}}}val", "true").lower() not in _OFF:
+        kinds.add("bold")
+    highlight = rpr.find(f"{{{W}}}highlight")
+    if highlight is not None and highlight.get(f"{{{W}}}val", "none").lower() not in _OFF:
+        kinds.add("highlight")
+    colour = rpr.find(f"{{{W}}}color")
+    if colour is not None and colour.get(f"{{{W}}}val", "auto").lower() not in _PLAIN_COLOURS:
+        kinds.add("colour")
+    return frozenset(kinds)
+
+
+def _shading(shd: Any) -> frozenset[str]:
+    """A w:shd that paints a colour: a fill, or a solid pattern in a colour (WPS and Word write either)."""
+    if shd is None or shd.get(f"{{{W}}}val", "clear") == "nil":
+        return frozenset()
+    fill = shd.get(f"{{{W}}}fill", "auto").lower()
+    pattern = shd.get(f"{{{W}}}color", "auto").lower() if shd.get(f"{{{W}}}val") == "solid" else "auto"
+    return frozenset({"shading"}) if fill not in _PLAIN_COLOURS or pattern not in _PLAIN_COLOURS else frozenset()
 
 
 def paragraph_text(p: Any) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from parsers.blocks import Block, Paragraph, Row
+from parsers.blocks import Block, Paragraph, Row, Styled
 from parsers.marks import read_choices
 from parsers.numbers import read_people
 from parsers.records import Activity, Contact, FormLayout
@@ -33,6 +33,8 @@ class _Draft:
     """An activity being read: raw text per label key, in the order the labels appeared."""
 
     fields: dict[str, str] = field(default_factory=dict)
+    # The set-apart text of each field's cells (how some senders mark choices).
+    styled: dict[str, list[Styled]] = field(default_factory=dict)
     paragraphs: list[str] = field(default_factory=list)
     last_key: str | None = None
 
@@ -83,11 +85,12 @@ class _Rows:
         starts_table = row.table != self.table
         self.table = row.table
         above, self.head = self.head, pairs[0][0]
-        for index, (key, value) in enumerate(pairs):
+        for index, (key, value, styled) in enumerate(pairs):
             current = self.drafts[-1] if self.drafts else None
             if key is None:
                 if current and current.last_key:
                     current.fields[current.last_key] += "\n" + value
+                    current.styled[current.last_key] += styled
                 continue
             if index == 0 and key == above and current and value.strip() in ("", current.fields.get(key, "").strip()):
                 # A label merged down several rows, copied into each of them (主办单位联系人).
@@ -96,6 +99,7 @@ class _Rows:
                 current = _Draft()
                 self.drafts.append(current)
             current.fields[key] = value
+            current.styled[key] = list(styled)
             current.last_key = key
             starts_table = False
 
@@ -151,25 +155,29 @@ def _label_index(layout: FormLayout) -> dict[str, str]:
     return {label_key(name): key for key, names in layout.labels.items() for name in names}
 
 
-def _pairs(row: Row, labels: dict[str, str]) -> Iterable[tuple[str | None, str]]:
-    """(label key, value) pairs of a row; key None for a value with no label before it, which
-    continues the previous row (a table broken across pages, a label merged down several rows)."""
-    cells = _dedupe(row.cells)
+def _pairs(row: Row, labels: dict[str, str]) -> Iterable[tuple[str | None, str, list[Styled]]]:
+    """(label key, value, its set-apart text) of a row; key None for a value with no label before it,
+    which continues the previous row (a table broken across pages, a label merged down several rows)."""
     key: str | None = None
     values: list[str] = []
+    styled: list[Styled] = []
     started = False
-    for cell in cells:
+    for index in _distinct(row.cells):
+        cell = row.cells[index]
         found, inline = _label_of(cell, labels)
         if found is None:
             values.append(cell)
+            styled += row.styled_in(index)
             continue
         if started or values:
-            yield key, _join(values)
+            yield key, _join(values), styled
+        # An inline label's cell ("面向群体：…") keeps its look: the label holds no option to mark.
         key, values, started = found, ([inline] if inline else []), True
+        styled = list(row.styled_in(index)) if inline else []
     if started:
-        yield key, _join(values)
+        yield key, _join(values), styled
     elif any(v.strip() for v in values):
-        yield None, _join(values)
+        yield None, _join(values), styled
 
 
 def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
@@ -179,7 +187,9 @@ def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
     held: Row | None = None
     for block in blocks:
         if isinstance(block, Row) and held is not None and _continues(held, block, labels):
-            held = Row(tuple(_glue(a, b) for a, b in zip_longest(held.cells, block.cells, fillvalue="")), held.table)
+            cells = tuple(_glue(a, b) for a, b in zip_longest(held.cells, block.cells, fillvalue=""))
+            styled = tuple(a + b for a, b in zip_longest(held.styled, block.styled, fillvalue=()))
+            held = Row(cells, held.table, styled)
             continue
         if (
             isinstance(block, Row)
@@ -188,8 +198,8 @@ def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
             and _split_label(held, block, labels)
         ):
             # A label merged down several rows (主办单位联系人), its text cut between the rows by the break.
-            yield Row((_glue(held.cells[0], block.cells[0]), *held.cells[1:]), held.table)
-            held = Row(("", *block.cells[1:]), block.table)
+            yield Row((_glue(held.cells[0], block.cells[0]), *held.cells[1:]), held.table, held.styled)
+            held = Row(("", *block.cells[1:]), block.table, ((), *block.styled[1:]))
             continue
         if held is not None:
             yield held
@@ -236,12 +246,16 @@ def _label_of(cell: str, labels: dict[str, str]) -> tuple[str | None, str]:
 
 
 def _dedupe(cells: tuple[str, ...]) -> list[str]:
-    """Cells of a merged span that repeat the same text (PDF, WPS, copied rows) count once."""
-    out: list[str] = []
-    for cell in cells:
-        if not out or cell != out[-1] or not cell.strip():
-            out.append(cell)
-    return out
+    return [cells[index] for index in _distinct(cells)]
+
+
+def _distinct(cells: tuple[str, ...]) -> list[int]:
+    """Cells of a merged span that repeat the same text (PDF, WPS, copied rows) count once: the indexes kept."""
+    kept: list[int] = []
+    for index, cell in enumerate(cells):
+        if not kept or cell != cells[kept[-1]] or not cell.strip():
+            kept.append(index)
+    return kept
 
 
 def _join(values: list[str]) -> str:
@@ -290,11 +304,11 @@ def _activity(draft: _Draft, layout: FormLayout) -> Activity:
     return Activity(
         organiser=value("organiser"),
         title=value("title"),
-        modules=read_choices(value("modules"), layout.modules),
+        modules=read_choices(value("modules"), layout.modules, draft.styled.get("modules", ())),
         co_organiser=value("co_organiser"),
         schedule=read_schedule(value("time"), layout.year),
         venue=value("venue"),
-        audiences=read_choices(value("audiences"), layout.audiences),
+        audiences=read_choices(value("audiences"), layout.audiences, draft.styled.get("audiences", ())),
         scale=scale,
         scale_people=read_people(scale),
         contact=Contact(

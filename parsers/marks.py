@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from parsers.blocks import Styled
 from parsers.records import Choices
 from parsers.text import fold_symbols
 
@@ -32,16 +34,20 @@ class _Mark:
     loose_box: bool
 
 
-def read_choices(text: str, options: tuple[str, ...]) -> Choices:
+def read_choices(text: str, options: tuple[str, ...], styled: Sequence[Styled] = ()) -> Choices:
     """Options chosen in `text`: by a mark in brackets or a tick or box beside each option (before
     or after it, whichever the sender used), or, when the options not chosen were deleted, by the
-    option's presence alone."""
+    option's presence alone. With no tick anywhere, by the look of the options (`styled`: the cell's
+    bold, highlighted, shaded or coloured text) when that sets some of them apart, not all."""
     # A symbol font's tick typed as text (LibreOffice and WPS save w:sym so) reads as the tick it draws.
     folded = unicodedata.normalize("NFKC", fold_symbols(text)).replace("\u3000", " ")
     found = _locate(folded, options)
     if not found:
         return Choices(text)
     marks = _marks(folded, found)
+    ticked = any(mark not in NOT_TICKED for own in marks for mark in own)
+    if not ticked and len(found) == len(options) > 1 and (looks := _set_apart(found, styled)):
+        return Choices(text, looks)
     if not any(marks):
         if len(found) == len(options) > 1 and _bare(folded, found):
             # Every printed option and not a mark anywhere: nothing ticked, or ticks this text cannot
@@ -56,6 +62,23 @@ def read_choices(text: str, options: tuple[str, ...]) -> Choices:
         elif any(mark not in NOT_TICKED for mark in own):
             unclear.append(option)
     return Choices(text, tuple(selected), tuple(unclear))
+
+
+def _set_apart(found: list[tuple[str, int, int]], styled: Sequence[Styled]) -> tuple[str, ...]:
+    """The options that one kind of look (bold, highlight, shading, colour) sets apart from the
+    others; () when none does, when every option looks so (a bold template), or when two kinds
+    set apart different options (which one means "chosen" is a guess)."""
+    apart: set[tuple[str, ...]] = set()
+    for how in {s.how for s in styled}:
+        texts = [_squashed(s.text) for s in styled if s.how == how]
+        chosen = tuple(option for option, _, _ in found if any(_squashed(option) in text for text in texts))
+        if 0 < len(chosen) < len(found):
+            apart.add(chosen)
+    return apart.pop() if len(apart) == 1 else ()
+
+
+def _squashed(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def _bare(text: str, found: list[tuple[str, int, int]]) -> bool:

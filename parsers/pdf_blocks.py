@@ -15,6 +15,7 @@ from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from parsers.blocks import Block, Paragraph, Row
 from parsers.errors import LIBRARY_ERRORS, UnreadableDocument
+from parsers.pdf_boxes import box_chars
 from parsers.text import fold_symbols
 
 # A plan form is a few pages; a PDF far longer is not one, and reading it would take minutes.
@@ -82,7 +83,7 @@ def _read(pdf: Any) -> list[Block]:
             raise UnreadableDocument(
                 "too_large", "PDF 内容过多，远超一份筹备方案的篇幅，未读取", f"{chars} chars, {graphics} graphics"
             )
-        page = page.dedupe_chars()
+        page = _with_boxes(page.dedupe_chars())
         placed: list[tuple[float, list[Block]]] = []
         found = page.find_tables()
         for table in found:
@@ -99,6 +100,15 @@ def _read(pdf: Any) -> list[Block]:
             "scanned", "PDF 中没有可读取的文字（可能是扫描件或照片）；请发送 Word（.docx）原文件", "no text"
         )
     return blocks
+
+
+def _with_boxes(page: Any) -> Any:
+    """The page with a ☒ or ☐ character where a check box is: tables and lines then read it as text."""
+    boxes = box_chars(page)
+    if boxes:
+        # As pdfplumber's own dedupe_chars does: the derived page's objects, with the characters replaced.
+        page._objects = {**page.objects, "char": [*page.chars, *boxes]}
+    return page
 
 
 def _refuse_crowded(page: Any) -> tuple[int, int]:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import unicodedata
 
+from parsers.numerals import date_digits
 from parsers.records import Schedule
 
 _NUMERALS = {
@@ -74,8 +75,9 @@ def _stage(text: str) -> tuple[int | None, str, str]:
 
 def _dates(text: str, year: int) -> tuple[dt.date | None, dt.date | None, str | None, str]:
     text = _CLOCK.sub(" ", text)
+    # Shown as written ("五月二十八日"), read with its numerals as digits ("5月28日").
     shown = text.strip(" ;；,，、:：")
-    matches = list(_DATE.finditer(text))
+    matches = list(_DATE.finditer(date_digits(text)))
     if not matches:
         if not _TEMPLATE_WORDS.sub("", text):
             return None, None, "missing", ""

@@ -21,9 +21,7 @@ FORMS = Path(__file__).parent / "fixtures" / "forms"
 ANSWER = ".expected.json"
 CASES = sorted(path for path in FORMS.iterdir() if not path.name.endswith(ANSWER))
 # Forms still read wrong, and why. Strict: once the reader gets one right, the test says to drop it here.
-KNOWN_WRONG = {
-    "pdf-checkboxes.pdf": "parsers/pdf_blocks.py reads no mark for check boxes exported as PDF form widgets",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _case(path: Path) -> Any:
