@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -11,11 +11,15 @@ class Row:
 
     cells: tuple[str, ...]
     table: int
+    # Where the row stands among the document's blocks (-1 when unknown), so that a writer can point
+    # back at what was read (parsers/annotate.py); not part of what the row says.
+    at: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)
 class Paragraph:
     text: str
+    at: int = field(default=-1, compare=False)
 
 
 Block = Row | Paragraph
