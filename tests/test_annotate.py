@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ import docx
 import pdfplumber
 import pytest
 from docx.oxml.ns import qn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from pdfminer.pdftypes import resolve1
 from pdfminer.utils import decode_text
@@ -394,6 +397,49 @@ _TEXT_BOX = """<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/
 <mc:Fallback><w:pict><v:rect style="width:80pt;height:20pt"><v:textbox>
 <w:txbxContent><w:p><w:r><w:t>框内</w:t></w:r></w:p></w:txbxContent></v:textbox></v:rect></w:pict></mc:Fallback>
 </mc:AlternateContent></w:r>"""
+
+
+def _pruned(data: bytes, cuts: list[float]) -> bytes:
+    """The form with some of its body's elements taken out (cells, runs, paragraphs, properties, rows):
+    still well-formed XML, but cells with no paragraph, rows short of cells, labels with no value."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        members = {info.filename: package.read(info) for info in package.infolist()}
+    root = etree.fromstring(members["word/document.xml"])
+    tags = {qn(f"w:{tag}") for tag in ("tc", "p", "r", "tcPr", "t", "tr", "pPr", "tbl")}
+    for cut in cuts:
+        elements = [el for el in root.iter() if el.tag in tags]
+        if elements:
+            victim = elements[int(cut * (len(elements) - 1))]
+            victim.getparent().remove(victim)
+    members["word/document.xml"] = etree.tostring(root)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for member, part in members.items():
+            package.writestr(member, part)
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["official-standard.docx", "merged-repeat.docx", "plan-in-table.docx", "retyped-labels.docx"]),
+    st.lists(st.floats(0, 1), max_size=12),
+    st.lists(st.tuples(st.one_of(st.none(), st.integers(-1, 3)), st.sampled_from([*FIELDS, "file", "x"])), max_size=8),
+)
+def test_a_broken_form_is_annotated_or_refused(
+    name: str, cuts: list[float], marks: list[tuple[int | None, str]]
+) -> None:
+    """Never an exception: the annotated file, reading as its input did, or None."""
+    layout = form_layout(load_campaign())
+    data = _pruned((FORMS / name).read_bytes(), cuts)
+
+    annotated = annotate_form(data, layout, [CellMark(i, field, f"{i}:{field}") for i, field in marks])
+
+    before = read_plan(data, name, layout)
+    if annotated is None:
+        assert before.unreadable or not before.activities
+    else:
+        assert read_plan(annotated, name, layout).activities == before.activities
+        assert len(anchors(annotated, layout)) == len(marks)
 
 
 @pytest.mark.parametrize(
