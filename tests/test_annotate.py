@@ -2,7 +2,7 @@
 sits on the cell of its field in its activity's table, the cell is shaded, LibreOffice converts the
 file, and the form reads exactly as before.
 
-The golden comments of one faulty form are in tests/fixtures/annotate/; after a deliberate change,
+The golden comments of two faulty forms are in tests/fixtures/annotate/; after a deliberate change,
 `python -m tests.test_annotate` rewrites them (read the diff before committing it).
 """
 
@@ -99,16 +99,6 @@ class Anchor:
     table: int | None
 
 
-@pytest.fixture(scope="module")
-def context() -> Context:
-    return Context(load_campaign(), load_roster())
-
-
-@pytest.fixture(scope="module")
-def form(context: Context) -> FormLayout:
-    return form_layout(context.campaign)
-
-
 def marks_of(result: CheckResult) -> list[CellMark]:
     """What the lead's reply code does: each finding of the file, as a mark on the file."""
     return [CellMark(f.activity, f.field, f.message, f.severity) for f in result.findings]
@@ -169,22 +159,22 @@ def activities(data: bytes, name: str, layout: FormLayout) -> tuple[Activity, ..
 
 
 @pytest.mark.parametrize("name", FAULTY)
-def test_each_finding_is_a_comment_on_its_cell(name: str, context: Context, form: FormLayout) -> None:
+def test_each_finding_is_a_comment_on_its_cell(name: str, ctx: Context, layout: FormLayout) -> None:
     data = (FORMS / name).read_bytes()
-    result = check_document(data, name, context, None)
+    result = check_document(data, name, ctx, None)
     assert result.findings
 
-    annotated = annotate_form(data, form, marks_of(result), author=context.campaign.office.name)
+    annotated = annotate_form(data, layout, marks_of(result), author=ctx.campaign.office.name)
 
     assert annotated is not None
-    found = anchors(annotated, form)
+    found = anchors(annotated, layout)
     assert sorted(a.message for a in found) == sorted(f.message for f in result.findings)
     placed = by_message(found)
     # A cell with an error and a warning on it takes the error's colour.
     errors = {(placed[f.message].table, placed[f.message].text) for f in result.findings if f.severity == "error"}
     for finding in result.findings:
         anchor = placed[finding.message]
-        assert anchor.author == context.campaign.office.name
+        assert anchor.author == ctx.campaign.office.name
         if finding.field == "plan_text":
             # Nothing written under 二、工作方案: the comment is on its instruction, where the text goes.
             plan = result.read.activities[finding.activity or 0].plan_text
@@ -199,15 +189,15 @@ def test_each_finding_is_a_comment_on_its_cell(name: str, context: Context, form
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
-def test_every_field_of_every_activity_is_found(name: str, form: FormLayout) -> None:
+def test_every_field_of_every_activity_is_found(name: str, layout: FormLayout) -> None:
     data = (FORMS / name).read_bytes()
-    read = activities(data, name, form)
+    read = activities(data, name, layout)
     marks = [CellMark(i, field, f"{i}:{field}") for i in range(len(read)) for field in FIELDS]
 
-    annotated = annotate_form(data, form, marks)
+    annotated = annotate_form(data, layout, marks)
 
     assert annotated is not None
-    placed = by_message(anchors(annotated, form))
+    placed = by_message(anchors(annotated, layout))
     assert len(placed) == len(marks)
     tables: list[int] = []
     for index, activity in enumerate(read):
@@ -222,7 +212,7 @@ def test_every_field_of_every_activity_is_found(name: str, form: FormLayout) -> 
                 continue
             assert anchor.table == table, (field, anchor)
             assert anchor.label in LABEL_OF.get(field, {field}), (field, anchor)
-            assert _shows(anchor.text, field, activity, form), (field, anchor.text)
+            assert _shows(anchor.text, field, activity, layout), (field, anchor.text)
     assert tables == sorted(tables)
 
 
@@ -260,33 +250,33 @@ def _shows(text: str, field: str, activity: Activity, layout: FormLayout) -> boo
 
 
 @pytest.mark.parametrize("name", FAULTY + LAYOUTS)
-def test_annotated_form_reads_the_same(name: str, form: FormLayout, tmp_path: Path) -> None:
+def test_annotated_form_reads_the_same(name: str, layout: FormLayout) -> None:
     data = (FORMS / name).read_bytes()
-    before = activities(data, name, form)
+    before = activities(data, name, layout)
     marks = [CellMark(i, field, f"{i}:{field}") for i in range(len(before)) for field in FIELDS]
     marks += [CellMark(None, "file", "整个文件"), CellMark(len(before), "title", "多出的一项")]
 
-    annotated = annotate_form(data, form, marks)
+    annotated = annotate_form(data, layout, marks)
 
     assert annotated is not None
-    assert activities(annotated, annotated_name(name), form) == before
+    assert activities(annotated, annotated_name(name), layout) == before
     # Annotated twice (a second correction round on the same file) still reads the same.
-    again = annotate_form(annotated, form, marks)
+    again = annotate_form(annotated, layout, marks)
     assert again is not None
-    assert activities(again, name, form) == before
-    assert len(anchors(again, form)) == 2 * len(marks)
+    assert activities(again, name, layout) == before
+    assert len(anchors(again, layout)) == 2 * len(marks)
 
 
-def test_libreoffice_converts_every_annotated_form(context: Context, form: FormLayout, tmp_path: Path) -> None:
+def test_libreoffice_converts_every_annotated_form(ctx: Context, layout: FormLayout, tmp_path: Path) -> None:
     """LibreOffice opens each annotated form and exports its comments as PDF notes, every one."""
     soffice = soffice_path()
     assert soffice, "LibreOffice (soffice) is needed; run `make system-deps`"
     written: dict[Path, list[str]] = {}
     for name in FAULTY + LAYOUTS:
         data = (FORMS / name).read_bytes()
-        marks = marks_of(check_document(data, name, context, None))
-        marks += [CellMark(i, f, f"{i}:{f}") for i in range(len(activities(data, name, form))) for f in FIELDS]
-        annotated = annotate_form(data, form, marks)
+        marks = marks_of(check_document(data, name, ctx, None))
+        marks += [CellMark(i, f, f"{i}:{f}") for i in range(len(activities(data, name, layout))) for f in FIELDS]
+        annotated = annotate_form(data, layout, marks)
         assert annotated is not None
         path = tmp_path / annotated_name(name)
         path.write_bytes(annotated)
@@ -312,7 +302,7 @@ def _pdf_notes(path: Path) -> list[str]:
     return notes
 
 
-def test_a_finding_without_its_cell_is_not_lost(form: FormLayout) -> None:
+def test_a_finding_without_its_cell_is_not_lost(layout: FormLayout) -> None:
     data = (FORMS / "retyped-labels.docx").read_bytes()
     marks = [
         CellMark(None, "file", "文件级：整份文件"),
@@ -322,10 +312,10 @@ def test_a_finding_without_its_cell_is_not_lost(form: FormLayout) -> None:
         CellMark(0, "budget", "第1项：表中没有这个字段"),
     ]
 
-    annotated = annotate_form(data, form, marks)
+    annotated = annotate_form(data, layout, marks)
 
     assert annotated is not None
-    placed = by_message(anchors(annotated, form))
+    placed = by_message(anchors(annotated, layout))
     for message in ("文件级：整份文件", "文件级：无字段", "第6项：表中没有这一项"):
         assert (placed[message].table, placed[message].text, placed[message].fill) == (None, "附件", None)
     # The activity's table, at its first cell (主办单位名称), not shaded: the cell is not the fault.
@@ -334,7 +324,7 @@ def test_a_finding_without_its_cell_is_not_lost(form: FormLayout) -> None:
     assert (no_field.table, no_field.label, no_field.fill) == (0, "organiser", None)
 
 
-def test_an_error_and_a_warning_on_one_cell(form: FormLayout) -> None:
+def test_an_error_and_a_warning_on_one_cell(layout: FormLayout) -> None:
     data = (FORMS / "several-tables.docx").read_bytes()
     marks = [
         CellMark(1, "scale", "规模偏大", "warning"),
@@ -342,21 +332,21 @@ def test_an_error_and_a_warning_on_one_cell(form: FormLayout) -> None:
         CellMark(0, "scale", "仅提醒", "warning"),
     ]
 
-    annotated = annotate_form(data, form, marks)
+    annotated = annotate_form(data, layout, marks)
 
     assert annotated is not None
-    placed = by_message(anchors(annotated, form))
+    placed = by_message(anchors(annotated, layout))
     assert placed["规模偏大"].text == placed["规模未写人数"].text
     assert (placed["规模偏大"].fill, placed["规模未写人数"].fill) == (ERROR_FILL, ERROR_FILL)
     assert (placed["仅提醒"].fill, placed["仅提醒"].table) == (WARNING_FILL, 0)
 
 
-def test_comment_metadata(form: FormLayout) -> None:
+def test_comment_metadata(layout: FormLayout) -> None:
     data = (FORMS / "faulty-contact.docx").read_bytes()
     when = dt.datetime(2021, 5, 7, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
-    stamped = annotate_form(data, form, [CellMark(0, "title", "有日期")], "中国石油学会科普咨询部", "科普", when)
-    plain = annotate_form(data, form, [CellMark(0, "title", "无日期")])
+    stamped = annotate_form(data, layout, [CellMark(0, "title", "有日期")], "中国石油学会科普咨询部", "科普", when)
+    plain = annotate_form(data, layout, [CellMark(0, "title", "无日期")])
 
     assert stamped is not None and plain is not None
     (comment,) = docx.Document(io.BytesIO(stamped)).comments
@@ -371,7 +361,7 @@ def test_comment_metadata(form: FormLayout) -> None:
     assert (comment.author, comment.initials, comment.timestamp) == ("报送机器人", "报送", None)
 
 
-def test_a_text_box_is_kept(form: FormLayout) -> None:
+def test_a_text_box_is_kept(layout: FormLayout) -> None:
     """The reader reads a text box once (mc:Choice) by leaving its mc:Fallback out; the annotated
     file still has both."""
     document = docx.Document(io.BytesIO((FORMS / "official-standard.docx").read_bytes()))
@@ -381,13 +371,13 @@ def test_a_text_box_is_kept(form: FormLayout) -> None:
     document.save(buffer)
     data = buffer.getvalue()
 
-    annotated = annotate_form(data, form, [CellMark(None, "file", "整个文件"), CellMark(0, "title", "名称")])
+    annotated = annotate_form(data, layout, [CellMark(None, "file", "整个文件"), CellMark(0, "title", "名称")])
 
     assert annotated is not None
     body = docx.Document(io.BytesIO(annotated)).element.body
     assert len(list(body.iter("{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"))) == 1
-    assert activities(annotated, "x.docx", form) == activities(data, "x.docx", form)
-    assert by_message(anchors(annotated, form))["整个文件"].text.startswith("附件")
+    assert activities(annotated, "x.docx", layout) == activities(data, "x.docx", layout)
+    assert by_message(anchors(annotated, layout))["整个文件"].text.startswith("附件")
 
 
 _TEXT_BOX = """<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -426,10 +416,9 @@ def _pruned(data: bytes, cuts: list[float]) -> bytes:
     st.lists(st.tuples(st.one_of(st.none(), st.integers(-1, 3)), st.sampled_from([*FIELDS, "file", "x"])), max_size=8),
 )
 def test_a_broken_form_is_annotated_or_refused(
-    name: str, cuts: list[float], marks: list[tuple[int | None, str]]
+    layout: FormLayout, name: str, cuts: list[float], marks: list[tuple[int | None, str]]
 ) -> None:
     """Never an exception: the annotated file, reading as its input did, or None."""
-    layout = form_layout(load_campaign())
     data = _pruned((FORMS / name).read_bytes(), cuts)
 
     annotated = annotate_form(data, layout, [CellMark(i, field, f"{i}:{field}") for i, field in marks])
@@ -445,13 +434,13 @@ def test_a_broken_form_is_annotated_or_refused(
 @pytest.mark.parametrize(
     "name", ["not-a-form.docx", "official-blank.docx", "pdf-several.pdf", "lo-boxes.doc", "lo-retyped.odt"]
 )
-def test_no_form_to_annotate(name: str, form: FormLayout) -> None:
-    assert annotate_form((FORMS / name).read_bytes(), form, [CellMark(None, "file", "未找到表格")]) is None
+def test_no_form_to_annotate(name: str, layout: FormLayout) -> None:
+    assert annotate_form((FORMS / name).read_bytes(), layout, [CellMark(None, "file", "未找到表格")]) is None
 
 
 @pytest.mark.parametrize("data", [b"", b"PK\x03\x04not a zip", b"%PDF-1.4\n", b"\xd0\xcf\x11\xe0" + bytes(508)])
-def test_not_a_docx(data: bytes, form: FormLayout) -> None:
-    assert annotate_form(data, form, [CellMark(0, "title", "x")]) is None
+def test_not_a_docx(data: bytes, layout: FormLayout) -> None:
+    assert annotate_form(data, layout, [CellMark(0, "title", "x")]) is None
 
 
 @pytest.mark.parametrize(
@@ -470,19 +459,19 @@ def test_annotated_name(original: str, expected: str) -> None:
     assert annotated_name(original) == expected
 
 
-def test_golden_comments(context: Context, form: FormLayout) -> None:
-    for name, expected in _golden(context, form):
+def test_golden_comments(ctx: Context, layout: FormLayout) -> None:
+    for name, expected in _golden(ctx, layout):
         assert json.loads((GOLDEN / f"{Path(name).stem}.comments.json").read_text(encoding="utf-8")) == expected
 
 
-def _golden(context: Context, form: FormLayout) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def _golden(ctx: Context, layout: FormLayout) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Per faulty form kept in GOLDEN: each comment as (activity table, label cell, cell text, fill, comment)."""
     for path in sorted(GOLDEN.glob("*.comments.json")):
         name = path.name.removesuffix(".comments.json") + ".docx"
         data = (FORMS / name).read_bytes()
-        annotated = annotate_form(data, form, marks_of(check_document(data, name, context, None)))
+        annotated = annotate_form(data, layout, marks_of(check_document(data, name, ctx, None)))
         assert annotated is not None
-        yield name, [_golden_entry(anchor) for anchor in anchors(annotated, form)]
+        yield name, [_golden_entry(anchor) for anchor in anchors(annotated, layout)]
 
 
 def _golden_entry(a: Anchor) -> dict[str, Any]:
