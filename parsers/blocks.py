@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,9 @@ class Row:
     cells: tuple[str, ...]
     table: int
     styled: tuple[tuple[Styled, ...], ...] = ()
+    # Where the row stands among the document's blocks (-1 when unknown), so that a writer can point
+    # back at what was read (parsers/annotate.py); not part of what the row says.
+    at: int = field(default=-1, compare=False)
 
     def styled_in(self, index: int) -> tuple[Styled, ...]:
         return self.styled[index] if index < len(self.styled) else ()
@@ -30,6 +33,7 @@ class Row:
 @dataclass(frozen=True)
 class Paragraph:
     text: str
+    at: int = field(default=-1, compare=False)
 
 
 Block = Row | Paragraph

@@ -33,14 +33,29 @@ _ROOT_RELS = "_rels/.rels"
 
 
 def read_docx_blocks(data: bytes) -> list[Block]:
-    body = _open_body(data)
+    return body_blocks(document_body(open_docx(data)))
+
+
+def body_blocks(body: Any, elements: list[Any] | None = None) -> list[Block]:
+    """The body's rows and paragraphs in reading order, each block's `at` its index in the list.
+    `elements`, when given, receives each block's w:tr or w:p at the same index; the body is left
+    as it was found."""
+    # Text boxes are written twice (mc:Choice and mc:Fallback); one copy is read, and the other is
+    # put back after so that a document being annotated keeps it.
+    removed = []
     for fallback in list(body.iter(f"{{{MC}}}Fallback")):
-        # Text boxes are written twice (mc:Choice and mc:Fallback); keep one copy.
-        fallback.getparent().remove(fallback)
-    return list(_walk(body, _Counter()))
+        parent = fallback.getparent()
+        removed.append((parent, parent.index(fallback), fallback))
+        parent.remove(fallback)
+    try:
+        return list(_walk(body, _Walk(elements)))
+    finally:
+        for parent, index, fallback in reversed(removed):
+            parent.insert(index, fallback)
 
 
-def _open_body(data: bytes) -> Any:
+def open_docx(data: bytes) -> Any:
+    """A python-docx Document of the bytes, after the package's bounds are checked."""
     members = read_members(check_package(data))
     if any(strict in members.get(_ROOT_RELS, b"") for strict in _STRICT):
         # ISO Strict OOXML: python-docx knows only the transitional namespaces, which mean the same.
@@ -53,6 +68,10 @@ def _open_body(data: bytes) -> Any:
         raise UnreadableDocument("corrupt", "Word 文件不完整（缺少正文等必要部分），无法读取", repr(exc)) from exc
     except (ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise UnreadableDocument("corrupt", "Word 文件已损坏或格式不正确，无法读取", repr(exc)) from exc
+    return document
+
+
+def document_body(document: Any) -> Any:
     # Looked up rather than `document.element.body`: a hostile root element need not be w:document.
     body = document.element.find(f"{{{W}}}body")
     if body is None:
@@ -68,37 +87,53 @@ def _transitional(name: str, part: bytes) -> bytes:
     return part
 
 
-class _Counter:
-    def __init__(self) -> None:
-        self.tables = 0
+class _Walk:
+    """Tables and blocks counted so far, and the elements they came from when someone wants them."""
 
-    def next(self) -> int:
+    def __init__(self, elements: list[Any] | None) -> None:
+        self.tables = 0
+        self.blocks = 0
+        self.elements = elements
+
+    def next_table(self) -> int:
         self.tables += 1
         return self.tables
 
+    def next_block(self, element: Any) -> int:
+        if self.elements is not None:
+            self.elements.append(element)
+        self.blocks += 1
+        return self.blocks - 1
 
-def _walk(container: Any, counter: _Counter) -> Iterator[Block]:
+
+def _walk(container: Any, walk: _Walk) -> Iterator[Block]:
     for child in container.iterchildren(_P, _TBL, _SDT):
         if child.tag == _P:
-            yield Paragraph(paragraph_text(child))
+            yield Paragraph(paragraph_text(child), walk.next_block(child))
         elif child.tag == _SDT:
             for content in child.iterchildren(f"{{{W}}}sdtContent"):
-                yield from _walk(content, counter)
+                yield from _walk(content, walk)
         else:
-            yield from _table(child, counter)
+            yield from _table(child, walk)
 
 
-def _table(tbl: Any, counter: _Counter) -> Iterator[Block]:
+def _table(tbl: Any, walk: _Walk) -> Iterator[Block]:
     if tbl.find(f".//{_TC}/{_TBL}") is not None:
         # A layout table holding the real table: read what its cells hold as blocks of their own.
         for cell in tbl.iter(_TC):
             if cell.getparent().getparent() is tbl:
-                yield from _walk(cell, counter)
+                yield from _walk(cell, walk)
         return
-    number = counter.next()
+    number = walk.next_table()
     for tr in tbl.iter(_TR):
-        cells = [tc for tc in tr.iter(_TC)]
-        yield Row(tuple(_cell_text(tc) for tc in cells), number, tuple(_cell_styled(tc) for tc in cells))
+        cells = list(row_cells(tr))
+        styled = tuple(_cell_styled(tc) for tc in cells)
+        yield Row(tuple(_cell_text(tc) for tc in cells), number, styled, walk.next_block(tr))
+
+
+def row_cells(tr: Any) -> Iterator[Any]:
+    """A row's w:tc elements, one per cell of `Row.cells`."""
+    return tr.iter(_TC)  # type: ignore[no-any-return]
 
 
 def _continued(tc: Any) -> bool:

@@ -4,7 +4,7 @@ table ("一项一表"), and pair each with the 工作方案 text that follows it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
@@ -28,21 +28,48 @@ _PAGE_NUMBER = re.compile(r"^[-—–]?(?:第?\d{1,3}页?(?:[,，]?共\d{1,3}页
 _CONTACT_PARTS = ("contact.name", "contact.office_phone", "contact.mobile", "contact.fax", "contact.email")
 
 
+@dataclass(frozen=True)
+class Cells:
+    """Where a field was read in one row: the row's `at`, its label's cell and its value's cells
+    (indices into `Row.cells`); no label for a row that continues the field above, no value cell
+    for a label with its value inline ("主办单位：…") or none at all."""
+
+    row: int
+    label: int | None
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where one activity was read, by block `at`: each label key's cells, row by row; the blocks
+    after the table that were read as its 工作方案 (none when the table's own cell held it); and the
+    form's printed paragraphs after the table (二、工作方案 and its instruction), left out of it."""
+
+    fields: Mapping[str, tuple[Cells, ...]]
+    plan: tuple[int, ...]
+    printed: tuple[int, ...]
+
+
 @dataclass
 class _Draft:
-    """An activity being read: raw text per label key, in the order the labels appeared."""
+    """An activity being read: raw text per label key, in the order the labels appeared, and where."""
 
     fields: dict[str, str] = field(default_factory=dict)
     # The set-apart text of each field's cells (how some senders mark choices).
     styled: dict[str, list[Styled]] = field(default_factory=dict)
     paragraphs: list[str] = field(default_factory=list)
     last_key: str | None = None
+    cells: dict[str, list[Cells]] = field(default_factory=dict)
+    plan_at: list[int] = field(default_factory=list)
+    printed_at: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class FormRead:
     activities: tuple[Activity, ...]
     blank_tables: int
+    # Where each activity was read, in the same order (for annotating the document).
+    places: tuple[Places, ...] = ()
 
 
 def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
@@ -53,19 +80,33 @@ def read_form(blocks: Iterable[Block], layout: FormLayout) -> FormRead:
     printed = (b for b in blocks if isinstance(b, Row) or not _PAGE_NUMBER.match(squash(b.text)))
     for group in _groups(_stitch(printed, labels)):
         if isinstance(group, Paragraph):
-            if drafts and not boilerplate.skips(group.text):
+            if drafts and boilerplate.skips(group.text):
+                drafts[-1].printed_at.append(group.at)
+            elif drafts:
                 drafts[-1].paragraphs.append(group.text.strip())
+                drafts[-1].plan_at.append(group.at)
         elif not _is_form(group, labels):
             # A table of the sender's own inside the 工作方案 (an agenda, a budget): lines of the plan.
-            if drafts:
-                drafts[-1].paragraphs.extend(line for line in map(_row_line, group) if line)
+            for row in group if drafts else ():
+                if line := _row_line(row):
+                    drafts[-1].paragraphs.append(line)
+                    drafts[-1].plan_at.append(row.at)
         else:
             boilerplate.reset()
             for row in group:
                 rows.read(row)
-    read = [_activity(d, layout) for d in drafts if _CORE_LABELS & d.fields.keys()]
-    kept = tuple(a for a in read if not _is_blank(a))
-    return FormRead(kept, len(read) - len(kept))
+    read = [(_activity(d, layout), _places(d)) for d in drafts if _CORE_LABELS & d.fields.keys()]
+    kept = [(activity, places) for activity, places in read if not _is_blank(activity)]
+    return FormRead(tuple(a for a, _ in kept), len(read) - len(kept), tuple(p for _, p in kept))
+
+
+def _places(draft: _Draft) -> Places:
+    from_cell = draft.fields.get("plan_text", "").replace(_CELL_BREAK, "").strip()
+    return Places(
+        {key: tuple(cells) for key, cells in draft.cells.items()},
+        () if from_cell else tuple(draft.plan_at),
+        tuple(draft.printed_at),
+    )
 
 
 class _Rows:
@@ -85,12 +126,13 @@ class _Rows:
         starts_table = row.table != self.table
         self.table = row.table
         above, self.head = self.head, pairs[0][0]
-        for index, (key, value, styled) in enumerate(pairs):
+        for index, (key, value, label, values, styled) in enumerate(pairs):
             current = self.drafts[-1] if self.drafts else None
             if key is None:
                 if current and current.last_key:
                     current.fields[current.last_key] += "\n" + value
                     current.styled[current.last_key] += styled
+                    current.cells[current.last_key].append(Cells(row.at, None, values))
                 continue
             if index == 0 and key == above and current and value.strip() in ("", current.fields.get(key, "").strip()):
                 # A label merged down several rows, copied into each of them (主办单位联系人).
@@ -100,6 +142,7 @@ class _Rows:
                 self.drafts.append(current)
             current.fields[key] = value
             current.styled[key] = list(styled)
+            current.cells[key] = [Cells(row.at, label, values)]
             current.last_key = key
             starts_table = False
 
@@ -128,7 +171,7 @@ def _is_form(rows: list[Row], labels: dict[str, str]) -> bool:
 
 def _row_line(row: Row) -> str:
     """A row of a table in the 工作方案 as a line; a one-cell table (a box round the text) keeps its lines."""
-    cells = [cell for cell in _dedupe(row.cells) if cell.strip()]
+    cells = [cell for _, cell in _dedupe(row.cells) if cell.strip()]
     if len(cells) == 1:
         return "\n".join(line.strip() for line in cells[0].splitlines() if line.strip())
     return " ".join(clean(cell) for cell in cells)
@@ -155,29 +198,34 @@ def _label_index(layout: FormLayout) -> dict[str, str]:
     return {label_key(name): key for key, names in layout.labels.items() for name in names}
 
 
-def _pairs(row: Row, labels: dict[str, str]) -> Iterable[tuple[str | None, str, list[Styled]]]:
-    """(label key, value, its set-apart text) of a row; key None for a value with no label before it,
-    which continues the previous row (a table broken across pages, a label merged down several rows)."""
+_Pair = tuple[str | None, str, int | None, tuple[int, ...], list[Styled]]
+
+
+def _pairs(row: Row, labels: dict[str, str]) -> Iterable[_Pair]:
+    """(label key, value, label cell, value cells, the value's set-apart text) of a row; key None for a
+    value with no label before it, which continues the previous row (a table broken across pages, a label
+    merged down several rows)."""
     key: str | None = None
+    label: int | None = None
     values: list[str] = []
+    at: list[int] = []
     styled: list[Styled] = []
-    started = False
-    for index in _distinct(row.cells):
-        cell = row.cells[index]
+    for indices, cell in _dedupe(row.cells):
         found, inline = _label_of(cell, labels)
         if found is None:
             values.append(cell)
-            styled += row.styled_in(index)
+            at.extend(indices)
+            styled += row.styled_in(indices[0])
             continue
-        if started or values:
-            yield key, _join(values), styled
+        if label is not None or values:
+            yield key, _join(values), label, tuple(at), styled
         # An inline label's cell ("面向群体：…") keeps its look: the label holds no option to mark.
-        key, values, started = found, ([inline] if inline else []), True
-        styled = list(row.styled_in(index)) if inline else []
-    if started:
-        yield key, _join(values), styled
+        key, label, values, at = found, indices[0], ([inline] if inline else []), []
+        styled = list(row.styled_in(indices[0])) if inline else []
+    if label is not None:
+        yield key, _join(values), label, tuple(at), styled
     elif any(v.strip() for v in values):
-        yield None, _join(values), styled
+        yield None, _join(values), None, tuple(at), styled
 
 
 def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
@@ -189,7 +237,7 @@ def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
         if isinstance(block, Row) and held is not None and _continues(held, block, labels):
             cells = tuple(_glue(a, b) for a, b in zip_longest(held.cells, block.cells, fillvalue=""))
             styled = tuple(a + b for a, b in zip_longest(held.styled, block.styled, fillvalue=()))
-            held = Row(cells, held.table, styled)
+            held = Row(cells, held.table, styled, held.at)
             continue
         if (
             isinstance(block, Row)
@@ -198,8 +246,8 @@ def _stitch(blocks: Iterable[Block], labels: dict[str, str]) -> Iterator[Block]:
             and _split_label(held, block, labels)
         ):
             # A label merged down several rows (主办单位联系人), its text cut between the rows by the break.
-            yield Row((_glue(held.cells[0], block.cells[0]), *held.cells[1:]), held.table, held.styled)
-            held = Row(("", *block.cells[1:]), block.table, ((), *block.styled[1:]))
+            yield Row((_glue(held.cells[0], block.cells[0]), *held.cells[1:]), held.table, held.styled, held.at)
+            held = Row(("", *block.cells[1:]), block.table, ((), *block.styled[1:]), block.at)
             continue
         if held is not None:
             yield held
@@ -245,17 +293,16 @@ def _label_of(cell: str, labels: dict[str, str]) -> tuple[str | None, str]:
     return None, ""
 
 
-def _dedupe(cells: tuple[str, ...]) -> list[str]:
-    return [cells[index] for index in _distinct(cells)]
-
-
-def _distinct(cells: tuple[str, ...]) -> list[int]:
-    """Cells of a merged span that repeat the same text (PDF, WPS, copied rows) count once: the indexes kept."""
-    kept: list[int] = []
+def _dedupe(cells: tuple[str, ...]) -> list[tuple[tuple[int, ...], str]]:
+    """Cells of a merged span that repeat the same text (PDF, WPS, copied rows) count once; each
+    kept with the indices in the row of the cells it stands for."""
+    out: list[tuple[tuple[int, ...], str]] = []
     for index, cell in enumerate(cells):
-        if not kept or cell != cells[kept[-1]] or not cell.strip():
-            kept.append(index)
-    return kept
+        if not out or cell != out[-1][1] or not cell.strip():
+            out.append(((index,), cell))
+        else:
+            out[-1] = ((*out[-1][0], index), cell)
+    return out
 
 
 def _join(values: list[str]) -> str:
