@@ -17,93 +17,16 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from bot.check import CheckResult
 from bot.sandbox import ChildError, Exhausted, read_text_and_photos, run_limited
 from bot.spool import media_info
+from parsers.links import Link, classify_link
 from parsers.media import MediaInfo, MediaKind
 from parsers.message import Attachment, Mail
 
-LinkKind = Literal["press", "drive", "video", "other"]
 MatchedBy = Literal["title", "only", "all", ""]
 
-# Hosts (and their subdomains) whose links are media: branches put press coverage, videos and cloud-drive
-# folders (photos too large to attach) in the body. Links elsewhere (signatures, client ads) are not.
-DRIVE_HOSTS = (
-    "pan.baidu.com",
-    "yun.baidu.com",
-    "pan.quark.cn",
-    "pan.xunlei.com",
-    "cloud.189.cn",
-    "caiyun.139.com",
-    "yun.139.com",
-    "aliyundrive.com",
-    "alipan.com",
-    "weiyun.com",
-    "115.com",
-    "yunpan.360.cn",
-    "jianguoyun.com",
-    "wenshushu.cn",
-    "lanzoui.com",
-    "lanzoux.com",
-    "lanzouw.com",
-    "docs.qq.com",
-    "kdocs.cn",
-    "drive.google.com",
-    "onedrive.live.com",
-    "1drv.ms",
-    "sharepoint.com",
-    "dropbox.com",
-    "icloud.com",
-)
-VIDEO_HOSTS = (
-    "v.qq.com",
-    "bilibili.com",
-    "b23.tv",
-    "ixigua.com",
-    "douyin.com",
-    "kuaishou.com",
-    "channels.weixin.qq.com",
-    "youku.com",
-    "iqiyi.com",
-    "youtube.com",
-    "youtu.be",
-)
-PRESS_HOSTS = (
-    "mp.weixin.qq.com",
-    "weibo.com",
-    "weibo.cn",
-    "toutiao.com",
-    "baijiahao.baidu.com",
-    "xinhuanet.com",
-    "news.cn",
-    "people.com.cn",
-    "cctv.com",
-    "cnr.cn",
-    "chinanews.com",
-    "chinanews.com.cn",
-    "gmw.cn",
-    "china.com.cn",
-    "chinadaily.com.cn",
-    "stdaily.com",
-    "thepaper.cn",
-    "cast.org.cn",
-    "kepuchina.cn",
-    "cnpc.com.cn",
-    "cnpcnews.com",
-    "sinopecnews.com.cn",
-    "new.qq.com",
-    "news.qq.com",
-    "sohu.com",
-    "163.com",
-    "sina.com.cn",
-    "ifeng.com",
-)
-# Official and academic sites publish activity news.
-PRESS_SUFFIXES = (".gov.cn", ".edu.cn")
-# Mail providers' "large attachment" downloads: a cloud drive by another name.
-LARGE_ATTACHMENTS = (("mail.qq.com", "ftn"), ("wx.mail.qq.com", "ftn"), ("mail.163.com", "large-attachment"))
 # A summary document the sender can do nothing about reading it: kept and counted, not read for titles.
 READ_BY_STAFF = frozenset({"needs_docx", "scanned", "too_large"})
 # Pictures pasted into the body (multipart/related) this large are photos, not logos in a signature.
@@ -154,13 +77,6 @@ class SummaryDocument:
     @property
     def usable(self) -> bool:
         return not self.problem
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    host: str
-    kind: LinkKind
 
 
 @dataclass(frozen=True)
@@ -268,36 +184,3 @@ def fold(text: str) -> str:
     """Letters and digits only, NFKC, lower case: what two spellings of one title share."""
     folded = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
-
-
-def classify_link(url: str) -> Link:
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:  # a malformed port or IPv6 literal
-        return Link(url, "", "other")
-    path = parts.path.lower()
-    if any(_under(host, drive) for drive in DRIVE_HOSTS) or any(
-        _under(host, mail) and marker in path for mail, marker in LARGE_ATTACHMENTS
-    ):
-        return Link(url, host, "drive")
-    if any(_under(host, video) for video in VIDEO_HOSTS):
-        return Link(url, host, "video")
-    if _webmail(host):
-        return Link(url, host, "other")
-    if any(_under(host, press) for press in PRESS_HOSTS) or host.endswith(PRESS_SUFFIXES) or _newsy(host):
-        return Link(url, host, "press")
-    return Link(url, host, "other")
-
-
-def _under(host: str, domain: str) -> bool:
-    return host == domain or host.endswith("." + domain)
-
-
-def _newsy(host: str) -> bool:
-    return "news" in host.split(".")[:-1]
-
-
-def _webmail(host: str) -> bool:
-    # "发自网易邮箱大师" and the like: a mail client's link in a signature, on a news portal's domain.
-    return host.split(".")[0] in ("mail", "email", "exmail", "webmail")

@@ -34,9 +34,10 @@ from bot.ledger.summaries import activity_stages, stage_of
 from bot.outbox import flush_outbox
 from bot.poll import poll_once
 from bot.rules import Context
-from bot.summary import History, Planned, classify_link, match_activities, read_summary
+from bot.summary import History, Planned, match_activities, read_summary
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
+from parsers.links import classify_link
 from parsers.media import classify, exif_date, read_media, taken_at
 from parsers.message import parse_message
 from parsers.records import PlanRead, Unreadable
