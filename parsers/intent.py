@@ -8,7 +8,7 @@ costs staff one line in the digest; a wrong one costs the office its credibility
 
 Decision table: the first row that holds decides. "Words" are the new text with links taken out; "topic"
 is the subject without Re:/回复:/Fw: and without the bot's own 「（已收到，回执号 …）」 suffix; a mail is a
-reply when it has In-Reply-To or its subject starts with Re:/回复:/答复:. Attachments are the mail's files
+reply when it has In-Reply-To or its subject is Re:/回复:/答复: and more. Attachments are the mail's files
 that are not inline (the caller has found no plan or summary document among them).
 
 | # | when                                                                    | kind              | the bot         |
@@ -85,9 +85,9 @@ _COURTESY = re.compile(
     r"辛苦|好的|好滴|好哒|好嘞|嗯嗯|嗯|已阅|已读|知道了|明白了|明白|了解了|了解|没问题|"
     + _LATIN.format("okay|ok|thank you|thanks|thx|received|noted|got it")
     + r")|(?P<greeting>尊敬的[^,:\s]{0,12}|您好|你好|大家好|各位好|早上好|上午好|下午好|晚上好|"
-    r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{0,3}(?:老师|领导|处长|主任|同志)们?好?|"
+    r"(?:^|(?<=[\s,:!.]))[\u4e00-\u9fff]{0,8}?(?:老师|领导|处长|主任|同志)们?好?|"
     + _LATIN.format("hi|hello|dear")
-    + r")|(?P<closing>此致|敬礼|祝好|顺祝[^,\s]{0,4}|祝工作顺利|祝[^,.!\s]{0,6}(?:顺利|愉快|安康)|"
+    + r")|(?P<closing>此致|敬礼|祝好|顺祝[^,\s]{0,4}|顺颂[^,\s]{0,2}|祝工作顺利|祝[^,.!\s]{0,6}(?:顺利|愉快|安康)|"
     + _LATIN.format("best regards|regards|best")
     + r")|(?P<short>谢|好)"
 )
@@ -95,6 +95,10 @@ _EMOJI_CODE = re.compile(r"\[[^\]\s]{1,4}\]")  # QQ's and WeChat's 「[抱拳]�
 _EMOJI_ACK = re.compile(r"👍|👌|🙏|🤝|\[(?:强|ok|抱拳|握手|好的|赞|胜利)\]")
 _CLAUSES = re.compile(r"[\s,.!?;:。、~…\-—_*|()\[\]（）【】「」『』“”‘’\"'/\\<>《》=+]+")
 _MAX_THANKS = 300
+# The sender's words are at the top of a reply; only so much of a body is read for them.
+_MAX_BODY = 100_000
+# Cloud links looked for in the body: a mail's own are few; thousands are noise, each a search of the body.
+_MAX_CLOUD_LINKS = 20
 _MAX_LATIN_WORDS = 3  # 「Thanks, Zhang Wei」: a name; 「OK, we will come tomorrow」: a sentence
 
 _CONTACT = re.compile(
@@ -132,10 +136,10 @@ def read_intent(
     subject: str, body_text: str, links: tuple[str, ...], in_reply_to: str, has_attachments: bool
 ) -> Intent:
     """What a mail without a plan or summary document is (the decision table above)."""
-    text = new_text(body_text)
+    text = new_text(body_text[:_MAX_BODY])
     words = _fold(_URL.sub(" ", text))
     topic, reply_prefix, thread = _topic(subject)
-    reply = bool(in_reply_to) or reply_prefix
+    reply = bool(in_reply_to) or (reply_prefix and bool(topic))  # 「Re:」 alone says nothing
     said = [words] if reply else [words, _fold(topic)]
     if asked := _first(_QUESTION, said) or _first(_CHANGE, said):
         return Intent("question", f"asks: {asked!r}", text)
@@ -192,11 +196,8 @@ def _claim(words: str) -> str:
 
 def _cloud(body: str, text: str, links: tuple[str, ...], words: str) -> tuple[tuple[str, ...], str] | None:
     block = _client_block(body)
-    sent = tuple(
-        link
-        for link in dict.fromkeys(links)
-        if classify_link(link).kind == "drive" and (link in text or link in block or link not in body)
-    )
+    drives = [link for link in dict.fromkeys(links) if classify_link(link).kind == "drive"][:_MAX_CLOUD_LINKS]
+    sent = tuple(link for link in drives if link in text or link in block or link not in body)
     if sent:
         hosts = ", ".join(dict.fromkeys(classify_link(link).host for link in sent))
         return sent, f"cloud link: {hosts}"

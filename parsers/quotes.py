@@ -29,6 +29,8 @@ _RULE = re.compile(r"^[_]{20,}$")
 _ATTRIBUTION_END = re.compile(r"(?:写道|wrote)\s*[:：]$", re.IGNORECASE)
 _ATTRIBUTION_START = re.compile(r"^(?:在|于|on\s|at\s|\d{4}[-/年])", re.IGNORECASE)
 _MAX_ATTRIBUTION = 300
+# No quote header is longer; longer lines are not looked at for one (a hostile line stays linear).
+_MAX_HEADER_LINE = 1000
 # Header blocks (Outlook, Foxmail, phones): a From line with a date, To or Subject line soon after it.
 _FROM = re.compile(r"^[*|\s]*(?:发件人|寄件者|寄件人|from)\s*[:：]", re.IGNORECASE)
 _HEADER = re.compile(
@@ -37,7 +39,9 @@ _HEADER = re.compile(
 _HEADER_WINDOW = 5
 # The bot's own replies quoted without any header (a client we do not know): their opening sentence, as
 # replies/templates/*.txt write it (tests/test_quotes.py renders the templates to keep this true).
-_OUR_OPENING = re.compile(r"已于\s*\S.*收到您(?:报送的|的邮件)|^我们尚未收到贵单位的|^贵单位报送的.*还需修改后才能受理")
+_OUR_OPENING = re.compile(
+    r"已于[^\n]{0,60}?收到您(?:报送的|的邮件)|^我们尚未收到贵单位的|^贵单位报送的[^\n]{0,60}?还需修改后才能受理"
+)
 _SALUTATION = re.compile(r"[:：]$")
 _MAX_SALUTATION = 40
 # What clients add under the text: 「发自我的iPhone」, 「发自我的华为手机」, 「来自网易邮箱大师」, 「发自手机QQ邮箱」,
@@ -50,6 +54,14 @@ _CLIENT_LINE = re.compile(
     re.IGNORECASE,
 )
 _MAX_CLIENT_LINE = 40
+# The notice companies' servers add under every mail (「此电子邮件及其附件可能包含保密信息……」): it says 附件
+# in every mail it is under.
+_DISCLAIMER_START = re.compile(
+    r"^[【\[(（]?\s*(?:免责声明|保密声明|声明|注意|提示|本邮件|此邮件|本电子邮件|此电子邮件|该邮件|"
+    r"this (?:e-?mail|message)|disclaimer|confidentiality|notice)",
+    re.IGNORECASE,
+)
+_DISCLAIMER_WORD = re.compile(r"保密|机密|秘密|指定收件人|非指定|免责|confidential|intended recipient", re.IGNORECASE)
 _QUOTED = re.compile(r"^\s*(?:>|&gt;)")
 _ENTITY = re.compile(r"&(?:nbsp|gt|lt|amp|quot|#\d+);")
 _INVISIBLE = str.maketrans({"\ufeff": None, "\u200b": None, "\u200c": None, "\u200d": None, "\xa0": " "})
@@ -68,7 +80,7 @@ def history_start(lines: list[str]) -> int:
     """The index of the first line of quoted history (a quote header, or our own reply quoted bare), or
     len(lines) when there is none."""
     for at, line in enumerate(lines):
-        if _QUOTED.match(line):
+        if _QUOTED.match(line) or len(line) > _MAX_HEADER_LINE:
             continue
         text = line.strip()
         if _MARKER.match(text) or _RULE.match(text) or _header_block(lines, at):
@@ -144,13 +156,19 @@ def _salutation_before(lines: list[str], at: int) -> int:
 
 
 def _before_signature(lines: list[str]) -> list[str]:
-    """Lines above a `-- ` signature delimiter that follows some text (one on the first line is not one)."""
+    """Lines above a `-- ` signature delimiter or a confidentiality notice that follows some text (one on
+    the first line is not one)."""
     seen_text = False
     for at, line in enumerate(lines):
-        if seen_text and line.rstrip() == "--":
+        if seen_text and (line.rstrip() == "--" or _disclaimer(line)):
             return lines[:at]
         seen_text = seen_text or bool(line.strip())
     return lines
+
+
+def _disclaimer(line: str) -> bool:
+    text = line.strip()
+    return len(text) <= _MAX_HEADER_LINE and bool(_DISCLAIMER_START.match(text) and _DISCLAIMER_WORD.search(text))
 
 
 def _client_line(line: str) -> bool:

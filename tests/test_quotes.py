@@ -139,6 +139,12 @@ ORIGINAL = "石油工程专委会：\n\n中国石油学会科普咨询部已于 
             id="our-reply-quoted-without-a-header",
         ),
         pytest.param("他在信中写道：\n方案很好", "他在信中写道：\n方案很好", id="writing-that-is-not-an-attribution"),
+        pytest.param(
+            "收到\n\n【免责声明】本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。",
+            "收到",
+            id="confidentiality-notice",
+        ),
+        pytest.param("收到\n本邮件已收到，附件已阅", "收到\n本邮件已收到，附件已阅", id="not-a-notice"),
         pytest.param("第一段\n\n\n\n第二段\n\n", "第一段\n\n第二段", id="blank-runs"),
         pytest.param("", "", id="nothing"),
     ],
