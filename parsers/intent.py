@@ -58,6 +58,8 @@ _QUESTION = re.compile(
     r"\?|请问|能否|可否|是否|能不能|可不可以|是不是|行不行|要不要|有没有|可以吗|怎么|怎样|如何|为什么|为何|(?<!没)什么|"
     r"哪|多少|何时|几号|吗|呢"
 )
+# Titles ask nothing: 「《石油从哪里来》科普讲座的方案」 names an activity.
+_TITLES = re.compile(r"《[^》\n]{0,40}》|“[^”\n]{0,40}”|「[^」\n]{0,40}」|\"[^\"\n]{0,40}\"")
 _CHANGE = re.compile(r"改到|改为|改在|改期|延到|延期|延后|推迟|推后|提前到|调整到|调整为|更改为|变更为|取消")
 _LINK_WORDS = re.compile(r"超大附件|云附件|网盘|微云|提取码|中转站")
 # A mail client's large-attachment block, appended under the whole mail (below the quote, too).
@@ -140,7 +142,7 @@ def read_intent(
     words = _fold(_URL.sub(" ", text))
     topic, reply_prefix, thread = _topic(subject)
     reply = bool(in_reply_to) or (reply_prefix and bool(topic))  # 「Re:」 alone says nothing
-    said = [words] if reply else [words, _fold(topic)]
+    said = [_TITLES.sub(" ", w) for w in ([words] if reply else [words, _fold(topic)])]
     if asked := _first(_QUESTION, said) or _first(_CHANGE, said):
         return Intent("question", f"asks: {asked!r}", text)
     if not has_attachments and (cloud := _cloud(body_text, text, links, words)):

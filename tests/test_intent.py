@@ -112,6 +112,11 @@ def test_questions_and_requests_are_for_a_person(text: str, word: str) -> None:
     assert repr(word) in intent.reason
 
 
+def test_a_title_in_quotes_asks_nothing() -> None:
+    assert new_mail("附件是《石油从哪里来？》科普讲座的方案，请查收", "第三支部方案").kind == "claims_submission"
+    assert new_mail("", "“什么是页岩气”活动方案").kind == "claims_submission"
+
+
 def test_a_question_mark_inside_a_link_asks_nothing() -> None:
     link = "https://pan.baidu.com/s/1abc?pwd=k8q2"
     assert new_mail(f"方案：{link}", "第三支部方案", (link,)).kind == "link"
