@@ -34,12 +34,12 @@ from bot.intake.poll import poll_once
 from bot.ledger.schema import ActivityRow, FindingRow, MediaRow, MessageRow, ReplyRow
 from bot.ledger.status import activity_progress, progress_of
 from bot.outgoing.outbox import flush_outbox
-from bot.summary.links import classify_link
 from bot.summary.match import match_activities
 from bot.summary.records import Planned
 from config import Context
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
+from parsers.links import classify_link
 from parsers.media import classify, exif_date, read_media, taken_at
 from parsers.message import parse_message
 from parsers.records import PlanRead, Unreadable

@@ -7,9 +7,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from bot.summary.links import classify_link
 from bot.summary.match import match_activities
 from bot.summary.records import History, MediaFile, Summary, SummaryDocument
+from parsers.links import classify_link
 from parsers.media import MediaInfo, MediaKind
 from parsers.message import Mail
 

@@ -8,10 +8,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from parsers.links import Link
 from parsers.media import MediaInfo, MediaKind
 from parsers.message import Attachment
 
-LinkKind = Literal["press", "drive", "video", "other"]
 MatchedBy = Literal["title", "only", "all", ""]
 
 
@@ -58,13 +58,6 @@ class SummaryDocument:
     @property
     def usable(self) -> bool:
         return not self.problem
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    host: str
-    kind: LinkKind
 
 
 @dataclass(frozen=True)

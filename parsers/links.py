@@ -1,11 +1,13 @@
-"""Web links in a summary mail, by what they point at: press coverage, a video, a cloud drive (photos too large
-to attach), or something else (a signature, a client's advert). Pure: the host decides."""
+"""Web links in a mail, by where they lead: a cloud drive (or a mail provider's large-attachment download),
+a video site, a press report, or elsewhere. Pure: the host lists are the whole of what it knows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
-from bot.summary.records import Link
+LinkKind = Literal["press", "drive", "video", "other"]
 
 # Hosts (and their subdomains) whose links are media: branches put press coverage, videos and cloud-drive
 # folders (photos too large to attach) in the body. Links elsewhere (signatures, client ads) are not.
@@ -81,8 +83,29 @@ PRESS_HOSTS = (
 )
 # Official and academic sites publish activity news.
 PRESS_SUFFIXES = (".gov.cn", ".edu.cn")
-# Mail providers' "large attachment" downloads: a cloud drive by another name.
-LARGE_ATTACHMENTS = (("mail.qq.com", "ftn"), ("wx.mail.qq.com", "ftn"), ("mail.163.com", "large-attachment"))
+# Mail providers' "large attachment" downloads (host, a word of the path): a cloud drive by another name, and
+# one that expires. QQ Mail's 超大附件 (mail.qq.com/cgi-bin/ftnExs_download, wx.mail.qq.com/ftn/download);
+# NetEase's 超大附件/云附件 (mail.163.com/large-attachment-download, also for 126; older ones and previews on
+# fs.163.com/fs/); NetEase's enterprise mail; Sina's 中转站.
+LARGE_ATTACHMENTS = (
+    ("mail.qq.com", "ftn"),
+    ("wx.mail.qq.com", "ftn"),
+    ("mail.163.com", "large-attachment"),
+    ("mail.126.com", "large-attachment"),
+    ("fs.163.com", "/fs/"),
+    ("fs.qiye.163.com", "/fs/"),
+    ("edisk.qiye.163.com", "attachment"),
+    ("mail.sina.com.cn", "filecenter"),
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    host: str
+    kind: LinkKind
+
+
 def classify_link(url: str) -> Link:
     try:
         parts = urlsplit(url)
