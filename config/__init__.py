@@ -2,6 +2,18 @@
 
 from config.campaign import Campaign, Stage, load_campaign
 from config.errors import ConfigError
-from config.roster import Branch, Roster, load_roster
+from config.roster import Branch, Roster, RosterProblem, RosterReport, RosterSource, check_roster, load_roster
 
-__all__ = ["Branch", "Campaign", "ConfigError", "Roster", "Stage", "load_campaign", "load_roster"]
+__all__ = [
+    "Branch",
+    "Campaign",
+    "ConfigError",
+    "Roster",
+    "RosterProblem",
+    "RosterReport",
+    "RosterSource",
+    "Stage",
+    "check_roster",
+    "load_campaign",
+    "load_roster",
+]
