@@ -22,8 +22,10 @@ RUN groupadd --system --gid 10001 subbot \
     && chmod 0700 /data
 
 WORKDIR /app
-# Every dependency pinned with its hashes (requirements.lock; the pip-compile command at its top makes it):
-# a changed file on the index fails the build. Installed before the sources, so an edit keeps the layer.
+# Every dependency pinned with its hashes (requirements.lock, made by `make lock`; the pip-compile command is at
+# its top): a changed file on the index fails the build. The lock holds the extras the image ships, among them
+# `postgres` (psycopg 3 with its binary build, libpq included), so the image takes a PostgreSQL database_url
+# as it is. Installed before the sources, so an edit keeps the layer.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./
@@ -31,7 +33,8 @@ COPY bot ./bot
 COPY parsers ./parsers
 COPY replies ./replies
 COPY config ./config
-RUN pip install --no-cache-dir --no-deps .
+# --no-deps: everything came from the lock; pip check fails the build if the lock lacks something pyproject asks.
+RUN pip install --no-cache-dir --no-deps . && pip check
 
 USER 10001:10001
 VOLUME ["/data", "/config"]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench system-deps fixtures clean reliability soak
+.PHONY: demo test lint bench system-deps fixtures clean reliability soak lock
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -73,6 +73,16 @@ soak: $(STAMP) system-deps
 # Regenerates the golden plan forms (needs soffice); the suite only reads them.
 fixtures: $(STAMP)
 	$(BIN)/python tests/fixtures/make_forms.py
+
+# requirements.lock, which the Docker image installs with --require-hashes: the dependencies and the extras
+# the image ships (LOCK_EXTRAS), each pinned with the hashes of all its files on the index. Pins already in
+# the lock are kept; `make lock PIP_COMPILE_FLAGS=--upgrade` moves them to the newest allowed.
+# tests/test_lock.py checks the lock against pyproject.toml.
+LOCK_EXTRAS := postgres
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --generate-hashes --no-emit-find-links --no-emit-index-url --strip-extras \
+	  $(addprefix --extra=,$(LOCK_EXTRAS)) $(PIP_COMPILE_FLAGS) --output-file=requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) demo-out build .mypy_cache .pytest_cache .ruff_cache

@@ -26,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # the libraries' own chatter (each migration step, each scheduled run) only with -v
         for chatty in ("alembic", "apscheduler"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    if args.command == "roster":  # checks the file it is given, whatever the settings name
+        from bot.commands import roster
+
+        return roster.check(args.file, args.json)
     from config import ConfigError, Context, load_campaign, load_roster
     from config.settings import load_settings
 
@@ -96,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="subbot", description="活动计划与总结的邮件收取、检查与回复机器人")
     parser.add_argument("--settings", type=Path, help="设置文件（见 config/bot.example.toml；默认使用内置设置）")
     parser.add_argument("--campaign", type=Path, help="活动配置文件（默认使用内置的 config/campaign.toml）")
-    parser.add_argument("--roster", type=Path, help="单位名单 CSV（默认使用内置的 config/roster.csv）")
+    parser.add_argument("--roster", type=Path, help="单位名单 .csv 或 .xlsx（默认使用内置的 config/roster.csv）")
     parser.add_argument("--now", help="按指定时间运行（演练用），如 2021-05-05T09:00")
     parser.add_argument("-v", "--verbose", action="store_true", help="输出调试日志")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
     inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")
     inspect.add_argument("--json", action="store_true", help="每封邮件输出一行 JSON")
+    roster = commands.add_parser("roster", help="单位名单").add_subparsers(dest="roster_command", required=True)
+    roster_check = roster.add_parser("check", help="检查单位名单（.csv 或 .xlsx）：重名、重复邮箱、类型、邮箱格式")
+    roster_check.add_argument("file", type=Path, metavar="FILE")
+    roster_check.add_argument("--json", action="store_true", help="输出一行 JSON")
     return parser
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from config import ConfigError, load_campaign, load_roster
 from config.campaign import default_campaign_path
-from config.roster import default_roster_path
 
 CAMPAIGN_TEXT = default_campaign_path().read_text(encoding="utf-8")
 
@@ -79,8 +78,8 @@ def test_roster_lists_branches_with_addresses_and_aliases() -> None:
     [
         ("name,kind\n甲,分支机构\n", "表头", "缺少列"),
         ("name,kind,emails,aliases\n,分支机构,a@b.cn,\n", "第2行 name", "不能为空"),
-        ("name,kind,emails,aliases\n甲,分支机构,not-an-address,\n", "第2行 emails", "不是邮箱地址"),
-        ("name,kind,emails,aliases\n甲,分支机构,a@b.cn,\n乙,分支机构,a@b.cn,\n", "乙", "同时属于"),
+        ("name,kind,emails,aliases\n甲,分支机构,not-an-address,\n", "第2行 emails", "不是有效的邮箱地址"),
+        ("name,kind,emails,aliases\n甲,分支机构,a@b.cn,\n乙,分支机构,a@b.cn,\n", "第3行 emails", "已列在第2行「甲」"),
     ],
 )
 def test_broken_roster_names_file_line_and_column(tmp_path: Path, text: str, key: str, words: str) -> None:
@@ -90,10 +89,3 @@ def test_broken_roster_names_file_line_and_column(tmp_path: Path, text: str, key
         load_roster(path)
     assert (caught.value.key, caught.value.path) == (key, str(path))
     assert words in caught.value.problem
-
-
-def test_roster_file_is_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "roster.csv"
-    path.write_bytes(default_roster_path().read_text(encoding="utf-8").encode("gbk"))
-    with pytest.raises(ConfigError, match="UTF-8"):
-        load_roster(path)
