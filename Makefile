@@ -52,6 +52,7 @@ demo: $(STAMP)
 # tries the bench itself in a few). Both rewrite their sections of docs/BENCHMARKS.md.
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_forms
+	$(BIN)/python -m bench.bench_startup
 	$(BIN)/python -m bench.bench_intake
 
 # docs/RELIABILITY.md, written by the suites: each test that tries a fault or hostile input leaves a JSON

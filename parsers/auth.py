@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Verdict = Literal["pass", "fail", "unknown"]
+AuthResult = Literal["pass", "fail", "unknown"]
 
 _PAIR = re.compile(r'([A-Za-z0-9_.\-/]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]*)')
 _MAX_VALUE = 20_000  # a real header is a few hundred characters; this keeps the scan linear and short
@@ -46,7 +46,7 @@ class AuthResults:
 class SenderCheck:
     """What the trusted headers say of the From address, and why, in words for logs and staff."""
 
-    verdict: Verdict
+    result: AuthResult
     reason: str
     authserv_id: str = ""
 

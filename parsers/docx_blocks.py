@@ -1,4 +1,6 @@
-"""A .docx as blocks: python-docx opens the package, and the body is walked in document order."""
+"""A .docx as blocks: the main document part is read from the package (after its bounds are checked) and its
+body walked in document order. Only that part is parsed: opening every part with python-docx cost most of a
+form's reading time. `open_docx` still gives a python-docx Document, for the annotator that writes one."""
 
 from __future__ import annotations
 
@@ -7,12 +9,11 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-import docx
 from lxml import etree
 
 from parsers.blocks import Block, Paragraph, Row, Styled
 from parsers.errors import UnreadableDocument
-from parsers.package import check_package, read_members, repack
+from parsers.package import check_package, read_member, read_members, repack
 from parsers.text import symbol_char
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -32,8 +33,46 @@ _STRICT = {
 _ROOT_RELS = "_rels/.rels"
 
 
+# As python-docx parses a part, so the walk sees the same elements whichever way the document was opened.
+_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+_OFFICE_DOCUMENT = "/officeDocument"  # the main part's relationship type ends so, in transitional and Strict
+_INCOMPLETE = "Word 文件不完整（缺少正文等必要部分），无法读取"
+_MALFORMED = "Word 文件已损坏或格式不正确，无法读取"
+
+
 def read_docx_blocks(data: bytes) -> list[Block]:
-    return body_blocks(document_body(open_docx(data)))
+    return body_blocks(_main_body(data))
+
+
+def _main_body(data: bytes) -> Any:
+    package = check_package(data)
+    rels = read_member(package, _ROOT_RELS) or b""
+    strict = any(namespace in rels for namespace in _STRICT)
+    target = _main_target(_transitional(_ROOT_RELS, rels) if strict else rels)
+    part = read_member(package, target) if target else None
+    if part is None:
+        raise UnreadableDocument("corrupt", _INCOMPLETE, f"no main document part ({target!r})")
+    try:
+        root = etree.fromstring(_transitional(target, part) if strict else part, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise UnreadableDocument("corrupt", _MALFORMED, repr(exc)) from exc
+    body = root.find(f"{{{W}}}body") if root.tag == f"{{{W}}}document" else None
+    if body is None:
+        raise UnreadableDocument("corrupt", "Word 文件已损坏（没有正文部分），无法读取", f"root {root.tag!r}")
+    return body
+
+
+def _main_target(rels: bytes) -> str:
+    """The package's main part, as its relationships name it ("word/document.xml"); "" if none does."""
+    try:
+        root = etree.fromstring(rels, _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return ""
+    for relationship in root:
+        kind, target = str(relationship.get("Type", "")), str(relationship.get("Target", ""))
+        if kind.endswith(_OFFICE_DOCUMENT) and relationship.get("TargetMode") != "External" and target:
+            return target.lstrip("/")
+    return ""
 
 
 def body_blocks(body: Any, elements: list[Any] | None = None) -> list[Block]:
@@ -60,14 +99,16 @@ def open_docx(data: bytes) -> Any:
     if any(strict in members.get(_ROOT_RELS, b"") for strict in _STRICT):
         # ISO Strict OOXML: python-docx knows only the transitional namespaces, which mean the same.
         members = {name: _transitional(name, part) for name, part in members.items()}
+    import docx  # loaded only to write: reading walks the main part alone
+
     try:
         # Repacked uncompressed: python-docx then inflates nothing the checks above have not bounded.
         document = docx.Document(io.BytesIO(repack(members)))
     except KeyError as exc:
         # The package lacks a part it must have (the document body, or the relationship to it).
-        raise UnreadableDocument("corrupt", "Word 文件不完整（缺少正文等必要部分），无法读取", repr(exc)) from exc
+        raise UnreadableDocument("corrupt", _INCOMPLETE, repr(exc)) from exc
     except (ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
-        raise UnreadableDocument("corrupt", "Word 文件已损坏或格式不正确，无法读取", repr(exc)) from exc
+        raise UnreadableDocument("corrupt", _MALFORMED, repr(exc)) from exc
     return document
 
 

@@ -12,8 +12,8 @@ from parsers.blocks import Block, Paragraph, Row, Styled
 from parsers.marks import read_choices
 from parsers.numbers import read_people
 from parsers.records import Activity, Contact, FormLayout
-from parsers.schedule import read_schedule
 from parsers.text import clean, label_key, squash
+from parsers.timing import read_timing
 
 _ACTIVITY_MARKER = re.compile(r"^(?:活动|项目|表)[一二三四五六七八九十\d]+[:：.、]?$")
 _INLINE = re.compile(r"^(?P<label>[^:：]{1,12})[:：]\s*(?P<value>.+)$", re.S)
@@ -179,8 +179,8 @@ def _row_line(row: Row) -> str:
 
 def _is_blank(activity: Activity) -> bool:
     """Nothing written but the printed template: empty cells, empty brackets, empty 第__阶段."""
-    schedule = activity.schedule
-    written = (activity.modules.selected, activity.audiences.selected, schedule.stage, schedule.dates_text)
+    timing = activity.timing
+    written = (activity.modules.selected, activity.audiences.selected, timing.stage, timing.dates_text)
     texts = (
         activity.organiser,
         activity.title,
@@ -353,7 +353,7 @@ def _activity(draft: _Draft, layout: FormLayout) -> Activity:
         title=value("title"),
         modules=read_choices(value("modules"), layout.modules, draft.styled.get("modules", ())),
         co_organiser=value("co_organiser"),
-        schedule=read_schedule(value("time"), layout.year),
+        timing=read_timing(value("time"), layout.year),
         venue=value("venue"),
         audiences=read_choices(value("audiences"), layout.audiences, draft.styled.get("audiences", ())),
         scale=scale,

@@ -72,12 +72,12 @@ class MediaInfo:
 
 def read_media(data: bytes, name: str) -> MediaInfo:
     """Classify by content (the name only breaks ties, as in `sniff`), hash, and date a photo."""
-    kind, form = classify(data, name)
+    kind, form = media_kind(data, name)
     taken = taken_at(data, form) if kind == "photo" else None
     return MediaInfo(kind, form, hashlib.sha256(data).hexdigest(), len(data), taken)
 
 
-def classify(data: bytes, name: str, sniffed: str | None = None) -> tuple[MediaKind, str]:
+def media_kind(data: bytes, name: str, sniffed: str | None = None) -> tuple[MediaKind, str]:
     """By the first bytes for media and archives; otherwise by `sniff`, or by `sniffed` when the caller has
     only the start of the file and sniffed the whole of it already (a part spilled to disk)."""
     head = data[:16]

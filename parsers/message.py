@@ -16,8 +16,8 @@ from email.parser import BytesFeedParser, BytesParser
 from parsers.archive import unpack_zip
 from parsers.auth import NO_RESULTS, SenderCheck, check_sender
 from parsers.body import find_links, html_text
-from parsers.classify import Signs, classify
 from parsers.headers import Headers, decode_raw_text, decode_value, parse_addresses, parse_date, parse_msg_ids
+from parsers.mailkind import Signs, mail_kind
 from parsers.names import fallback_name, safe_name, unique_name
 from parsers.package import sniff
 from parsers.parts import MAX_ATTACHMENT_BYTES, PART_ERRORS, Contents, Piece, read_parts
@@ -95,7 +95,7 @@ def parse_message(
     body, links = _body(contents)
     own = frozenset(a.strip().lower() for a in own_addresses)
     signs = Signs(headers, sender.address, subject, frozenset(contents.own_types), contents.report_type, own)
-    kind, reason = classify(signs)
+    kind, reason = mail_kind(signs)
     return Mail(
         message_id=_first(parse_msg_ids(headers.raw("message-id"))),
         sender=sender,

@@ -134,6 +134,18 @@ def read_members(package: zipfile.ZipFile) -> dict[str, bytes]:
         raise UnreadableDocument("corrupt", "文件已损坏，无法打开", repr(exc)) from exc
 
 
+def read_member(package: zipfile.ZipFile, name: str) -> bytes | None:
+    """One member's bytes (None when the package has no such member), bounded as `read_members` bounds them."""
+    try:
+        info = package.getinfo(name)
+    except KeyError:
+        return None
+    try:
+        return _read_declared(package, info)
+    except _ZIP_ERRORS as exc:
+        raise UnreadableDocument("corrupt", "文件已损坏，无法打开", repr(exc)) from exc
+
+
 def _read_declared(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     with package.open(info) as member:
         # `read(n)` inflates at most n bytes per step; at the declared size zipfile checks the CRC.

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import zipfile
 
-from docx.exceptions import PythonDocxError
-from docx.opc.exceptions import OpcError
-from docx.oxml.exceptions import XmlchemyError
 from lxml import etree
 
 from parsers.blocks import Block
@@ -14,7 +11,6 @@ from parsers.docx_blocks import read_docx_blocks
 from parsers.errors import LIBRARY_ERRORS, NeedsConversion, UnreadableDocument
 from parsers.form_reader import read_form
 from parsers.package import refuse, sniff
-from parsers.pdf_blocks import read_pdf_blocks
 from parsers.records import FormLayout, PlanRead, Unreadable
 
 # What each convertible kind is called when asking the sender to re-save.
@@ -27,9 +23,6 @@ PARSER_FAILURES: tuple[type[Exception], ...] = (
     OSError,
     zipfile.BadZipFile,
     etree.LxmlError,
-    PythonDocxError,
-    OpcError,
-    XmlchemyError,
 )
 
 
@@ -52,6 +45,8 @@ def _blocks(data: bytes, kind: str) -> list[Block]:
     if kind == "docx":
         return read_docx_blocks(data)
     if kind == "pdf":
+        from parsers.pdf_blocks import read_pdf_blocks  # pdfplumber is loaded for a PDF only
+
         return read_pdf_blocks(data)
     raise refuse(kind)
 

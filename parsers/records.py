@@ -36,7 +36,7 @@ class Choices:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Timing:
     """The 拟举办时间 cell: stage and dates, or why they could not be read."""
 
     text: str
@@ -64,7 +64,7 @@ class Activity:
     title: str = ""
     modules: Choices = field(default_factory=lambda: Choices(""))
     co_organiser: str = ""
-    schedule: Schedule = field(default_factory=lambda: Schedule(""))
+    timing: Timing = field(default_factory=lambda: Timing(""))
     venue: str = ""
     audiences: Choices = field(default_factory=lambda: Choices(""))
     scale: str = ""

@@ -225,14 +225,14 @@ def _assert_plan_anchor(anchor: Anchor, activity: Activity) -> None:
 
 def _shows(text: str, field: str, activity: Activity, layout: FormLayout) -> bool:
     """The anchored cell holds the activity's own value for the field (so: the right activity)."""
-    schedule, contact = activity.schedule, activity.contact
+    timing, contact = activity.timing, activity.contact
     values = {
         "organiser": activity.organiser,
         "title": activity.title,
         "co_organiser": activity.co_organiser,
-        "stage": schedule.text,
-        "start": schedule.text,
-        "end": schedule.text,
+        "stage": timing.text,
+        "start": timing.text,
+        "end": timing.text,
         "venue": activity.venue,
         "scale": activity.scale,
         "contact.name": contact.name,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from parsers.numbers import read_people
 from parsers.numerals import count_digits, date_digits, numeral_value
-from parsers.schedule import read_schedule
+from parsers.timing import read_timing
 
 D = dt.date
 
@@ -39,21 +39,21 @@ D = dt.date
     ],
 )
 def test_dates_in_chinese_numerals(written: str, stage: int | None, start: D | None, end: D | None) -> None:
-    schedule = read_schedule(written, 2021)
-    assert (schedule.stage, schedule.start, schedule.end) == (stage, start, end)
+    timing = read_timing(written, 2021)
+    assert (timing.stage, timing.start, timing.end) == (stage, start, end)
 
 
 def test_dates_are_shown_as_written() -> None:
-    schedule = read_schedule("第二阶段；五月二十八日—六月二日", 2021)
-    assert schedule.stage_text == "第二阶段"
-    assert schedule.dates_text == "五月二十八日—六月二日"
-    invalid = read_schedule("第三阶段；六月三十一日", 2021)
+    timing = read_timing("第二阶段；五月二十八日—六月二日", 2021)
+    assert timing.stage_text == "第二阶段"
+    assert timing.dates_text == "五月二十八日—六月二日"
+    invalid = read_timing("第三阶段；六月三十一日", 2021)
     assert (invalid.dates_problem, invalid.dates_text) == ("invalid", "六月三十一日")
 
 
 @pytest.mark.parametrize("written", ["十二月", "二〇二一年五月", "六月中旬", "五月下旬", "第二阶段；五月"])
 def test_a_month_without_a_day_is_still_unparsed(written: str) -> None:
-    assert read_schedule(written, 2021).dates_problem == "unparsed"
+    assert read_timing(written, 2021).dates_problem == "unparsed"
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_numeral_value(numeral: str, value: int | None) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="零〇○一二两三四五六七八九十百千万廿卅年月日号人余多约第阶段至—-.0123456789 ", max_size=30))
 def test_any_run_of_numerals_reads_without_an_exception(text: str) -> None:
-    read_schedule(text, 2021)
+    read_timing(text, 2021)
     assert read_people(text) is None or read_people(text) >= 0
     assert isinstance(date_digits(text), str) and isinstance(count_digits(text), str)
 

@@ -15,14 +15,14 @@ from bot.rules.misc import check_organiser_known, check_plan_length, check_scale
 from bot.rules.plan import check_plan
 from bot.rules.required import check_required
 from config import Context
-from parsers.records import Activity, Choices, Contact, Schedule
+from parsers.records import Activity, Choices, Contact, Timing
 
 GOOD = Activity(
     organiser="北京石油学会",
     title="科学家精神报告会",
     modules=Choices("团结引领（√）", ("团结引领",)),
     co_organiser="无",
-    schedule=Schedule("第二阶段；5月28日—5月30日", 2, "第二阶段", dt.date(2021, 5, 28), dt.date(2021, 5, 30)),
+    timing=Timing("第二阶段；5月28日—5月30日", 2, "第二阶段", dt.date(2021, 5, 28), dt.date(2021, 5, 30)),
     venue="北京",
     audiences=Choices("科技工作者（√）", ("科技工作者",)),
     scale="约200人",
@@ -72,7 +72,7 @@ def test_an_unreadable_mark_is_reported(ctx: Context) -> None:
 
 
 def test_dates_outside_their_stage_say_the_stage_window(ctx: Context) -> None:
-    late = replace(GOOD, schedule=Schedule("第二阶段；6月8日", 2, "第二阶段", dt.date(2021, 6, 8), dt.date(2021, 6, 8)))
+    late = replace(GOOD, timing=Timing("第二阶段；6月8日", 2, "第二阶段", dt.date(2021, 6, 8), dt.date(2021, 6, 8)))
     (found,) = check_dates_in_stage(late, ctx)
     assert found.code == "dates_outside_stage"
     assert found.message.startswith("「拟举办时间」第二阶段为5月26日—6月5日，填写的6月8日不在该阶段内")
@@ -80,24 +80,24 @@ def test_dates_outside_their_stage_say_the_stage_window(ctx: Context) -> None:
 
 
 @pytest.mark.parametrize(
-    ("schedule", "expected"),
+    ("timing", "expected"),
     [
-        (Schedule("", dates_problem="missing"), ("start", "dates_missing")),
-        (Schedule("第二阶段 2月30日", 2, dates_problem="invalid", dates_text="2月30日"), ("start", "dates_invalid")),
-        (Schedule("第二阶段 下旬", 2, dates_problem="unparsed", dates_text="下旬"), ("start", "dates_unparsed")),
-        (Schedule("", 2, start=dt.date(2021, 6, 1), end=dt.date(2021, 5, 28)), ("end", "dates_reversed")),
+        (Timing("", dates_problem="missing"), ("start", "dates_missing")),
+        (Timing("第二阶段 2月30日", 2, dates_problem="invalid", dates_text="2月30日"), ("start", "dates_invalid")),
+        (Timing("第二阶段 下旬", 2, dates_problem="unparsed", dates_text="下旬"), ("start", "dates_unparsed")),
+        (Timing("", 2, start=dt.date(2021, 6, 1), end=dt.date(2021, 5, 28)), ("end", "dates_reversed")),
     ],
 )
-def test_date_problems(ctx: Context, schedule: Schedule, expected: tuple[str, str]) -> None:
-    (found,) = check_dates(replace(GOOD, schedule=schedule), ctx)
+def test_date_problems(ctx: Context, timing: Timing, expected: tuple[str, str]) -> None:
+    (found,) = check_dates(replace(GOOD, timing=timing), ctx)
     assert (found.field, found.code) == expected
 
 
 def test_stage_missing_or_unknown(ctx: Context) -> None:
-    missing = replace(GOOD, schedule=replace(GOOD.schedule, stage=None))
+    missing = replace(GOOD, timing=replace(GOOD.timing, stage=None))
     assert codes(check_stage(missing, ctx)) == [("stage", "error", "stage_missing")]
     assert "所填日期属于第二阶段" in check_stage(missing, ctx)[0].message
-    unknown = replace(GOOD, schedule=replace(GOOD.schedule, stage=5, stage_text="第五阶段"))
+    unknown = replace(GOOD, timing=replace(GOOD.timing, stage=5, stage_text="第五阶段"))
     assert codes(check_stage(unknown, ctx)) == [("stage", "error", "stage_unknown")]
     assert check_dates_in_stage(unknown, ctx) == []
 

@@ -40,7 +40,7 @@ from config import Context
 from config.settings import load_settings
 from parsers.form_writer import FormEntry, write_form
 from parsers.links import classify_link
-from parsers.media import classify, exif_date, read_media, taken_at
+from parsers.media import exif_date, media_kind, read_media, taken_at
 from parsers.message import parse_message
 from parsers.records import PlanRead, Unreadable
 
@@ -383,15 +383,15 @@ def test_a_plan_mail_records_no_media_and_keeps_its_reply(bot: Bot) -> None:
 
 
 def test_files_are_classified_by_content_not_by_name() -> None:
-    assert classify(photo(RED), "总结.docx") == ("photo", "JPEG")
-    assert classify(photo(RED, form="PNG"), "a.jpg") == ("photo", "PNG")
-    assert classify(photo(RED, form="HEIC"), "a.jpg") == ("photo", "HEIC")
-    assert classify(MP4, "a.jpg") == ("video", "MP4")
-    assert classify(b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ", "a") == ("video", "MOV")
-    assert classify(b"RIFF\x00\x00\x00\x00AVI LIST", "a") == ("video", "AVI")
-    assert classify(summary_docx("t"), "a.jpg") == ("document", "docx")
-    assert classify(PDF_SUMMARY.read_bytes(), "x") == ("document", "pdf")
-    assert classify(b"just some text", "a.txt") == ("other", "unknown")
+    assert media_kind(photo(RED), "总结.docx") == ("photo", "JPEG")
+    assert media_kind(photo(RED, form="PNG"), "a.jpg") == ("photo", "PNG")
+    assert media_kind(photo(RED, form="HEIC"), "a.jpg") == ("photo", "HEIC")
+    assert media_kind(MP4, "a.jpg") == ("video", "MP4")
+    assert media_kind(b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ", "a") == ("video", "MOV")
+    assert media_kind(b"RIFF\x00\x00\x00\x00AVI LIST", "a") == ("video", "AVI")
+    assert media_kind(summary_docx("t"), "a.jpg") == ("document", "docx")
+    assert media_kind(PDF_SUMMARY.read_bytes(), "x") == ("document", "pdf")
+    assert media_kind(b"just some text", "a.txt") == ("other", "unknown")
 
 
 def test_exif_dates_read_from_jpeg_png_and_heic_and_original_wins_over_edited() -> None:

@@ -12,12 +12,13 @@ from bot.forms.layout import form_layout
 from bot.forms.report import describe_result
 from bot.forms.sandbox import check_limited
 from config import Context
-from parsers.form_writer import write_form
 
 EXIT_CODES = {"accepted": 0, "needs_correction": 1, "unreadable": 2}
 
 
 def write_blank_form(ctx: Context, out: Path) -> int:
+    from parsers.form_writer import write_form  # python-docx, to write
+
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(write_form(form_layout(ctx.campaign)))
     print(f"已生成空白筹备方案表：{out}")

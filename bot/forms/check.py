@@ -74,16 +74,16 @@ def result_json(result: CheckResult) -> dict[str, Any]:
 
 
 def activity_json(activity: Activity) -> dict[str, Any]:
-    schedule = activity.schedule
+    timing = activity.timing
     contact = activity.contact
     return {
         "organiser": activity.organiser,
         "title": activity.title,
         "modules": list(activity.modules.selected),
         "co_organiser": activity.co_organiser,
-        "stage": schedule.stage,
-        "start": schedule.start.isoformat() if schedule.start else None,
-        "end": schedule.end.isoformat() if schedule.end else None,
+        "stage": timing.stage,
+        "start": timing.start.isoformat() if timing.start else None,
+        "end": timing.end.isoformat() if timing.end else None,
         "venue": activity.venue,
         "audiences": list(activity.audiences.selected),
         "scale": activity.scale,

@@ -21,9 +21,9 @@ def describe_result(result: CheckResult) -> str:
 
 
 def _summary(activity: Activity) -> str:
-    schedule = activity.schedule
-    when = f"第{schedule.stage}阶段" if schedule.stage else "阶段未填"
-    if schedule.start and schedule.end:
-        when += f" {wording.short_day(schedule.start)}至{wording.short_day(schedule.end)}"
+    timing = activity.timing
+    when = f"第{timing.stage}阶段" if timing.stage else "阶段未填"
+    if timing.start and timing.end:
+        when += f" {wording.short_day(timing.start)}至{wording.short_day(timing.end)}"
     modules = "、".join(activity.modules.selected) or "未勾选"
     return f"「{activity.title or '（无名称）'}」 {activity.organiser or '（主办单位未填）'}｜{modules}｜{when}"

@@ -17,8 +17,6 @@ from bot.forms.convert import Converter
 from bot.forms.worker import ChildError, Exhausted, Exhaustion, Limits, Reader, run_limited
 from bot.rules.findings import Finding
 from config import Context
-from parsers.document_text import read_text
-from parsers.media import embedded_photos
 from parsers.package import sniff
 from parsers.records import PlanRead, Unreadable
 
@@ -66,6 +64,9 @@ def check_file(file: bytes | Path, name: str, ctx: Context, convert: Converter |
 
 def read_text_and_photos(file: bytes | Path, kind: str) -> tuple[str, int]:
     """A summary's document: its text and how many photos it holds (work for the worker)."""
+    from parsers.document_text import read_text  # the PDF and Word libraries: loaded by the worker, when needed
+    from parsers.media import embedded_photos
+
     data = _content(file)
     return read_text(data, kind), embedded_photos(data, kind)
 

@@ -87,10 +87,10 @@ def reply_context(
 
 
 def _activity_lines(activity: Activity) -> dict[str, str]:
-    schedule = activity.schedule
-    when = f"第{schedule.stage}阶段" if schedule.stage else "（阶段未填）"
-    if schedule.start and schedule.end:
-        when += f"，{wording.span(schedule.start, schedule.end)}"
+    timing = activity.timing
+    when = f"第{timing.stage}阶段" if timing.stage else "（阶段未填）"
+    if timing.start and timing.end:
+        when += f"，{wording.span(timing.start, timing.end)}"
     return {
         "title": activity.title or "（未填写活动名称）",
         "organiser": activity.organiser,

@@ -16,7 +16,7 @@ from bot.forms.convert import Converter
 from bot.forms.sandbox import ChildError, Exhausted, check_limited, read_text_and_photos, run_limited
 from bot.summary.records import SummaryDocument
 from config import Context
-from parsers.media import MediaInfo, classify, read_media, taken_at
+from parsers.media import MediaInfo, media_kind, read_media, taken_at
 from parsers.message import Attachment, Mail
 
 # Attachments read as forms; images are photos (of the activity, or, wrongly, of the form).
@@ -81,7 +81,7 @@ def media_info(attachment: Attachment) -> MediaInfo:
     spill = attachment.spill
     if spill is None:
         return read_media(attachment.data, attachment.name)
-    kind, form = classify(spill.head, attachment.name, spill.kind)
+    kind, form = media_kind(spill.head, attachment.name, spill.kind)
     taken = None
     if kind == "photo" and spill.size:
         with _mapped(Path(spill.path)) as data:

@@ -10,7 +10,7 @@ from parsers.message import Mail
 
 def unauthenticated_sender(mail: Mail, ctx: Context) -> Finding | None:
     """A finding when the From is a roster address and the server says DMARC, DKIM or SPF failed for it."""
-    if mail.sender_check.verdict != "fail":
+    if mail.sender_check.result != "fail":
         return None
     branch = ctx.roster.find_by_address(mail.sender.address)
     if branch is None:

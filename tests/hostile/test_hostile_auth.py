@@ -47,24 +47,24 @@ def test_none_and_versions_and_quoted_values() -> None:
     )
 
 
-def test_verdicts_for_the_from_domain() -> None:
-    assert check_sender([GMAIL], "branch@qq.com").verdict == "pass"
-    assert check_sender([FORGED_DMARC], "branch@qq.com").verdict == "fail"
-    assert check_sender([RSPAMD_SPF_FAIL], "x@qq.com").verdict == "fail"
-    assert check_sender([MICROSOFT], "a@contoso.com").verdict == "pass"  # aligned SPF
-    assert check_sender([MICROSOFT], "a@qq.com").verdict == "unknown"  # SPF passed for another domain
-    assert check_sender([], "a@qq.com").verdict == "unknown"
-    assert check_sender(["mx; spf=softfail smtp.mailfrom=qq.com"], "a@qq.com").verdict == "unknown"
+def test_results_for_the_from_domain() -> None:
+    assert check_sender([GMAIL], "branch@qq.com").result == "pass"
+    assert check_sender([FORGED_DMARC], "branch@qq.com").result == "fail"
+    assert check_sender([RSPAMD_SPF_FAIL], "x@qq.com").result == "fail"
+    assert check_sender([MICROSOFT], "a@contoso.com").result == "pass"  # aligned SPF
+    assert check_sender([MICROSOFT], "a@qq.com").result == "unknown"  # SPF passed for another domain
+    assert check_sender([], "a@qq.com").result == "unknown"
+    assert check_sender(["mx; spf=softfail smtp.mailfrom=qq.com"], "a@qq.com").result == "unknown"
 
 
 def test_a_forwarded_mail_with_an_intact_aligned_signature_passes() -> None:
     header = "mx.society.org.cn; spf=fail smtp.mailfrom=qq.com; dkim=pass header.d=qq.com"
-    assert check_sender([header], "branch@qq.com").verdict == "pass"
+    assert check_sender([header], "branch@qq.com").result == "pass"
 
 
 def test_a_pass_for_the_forgers_own_domain_does_not_cover_the_roster_domain() -> None:
     header = "mx.society.org.cn; spf=fail smtp.mailfrom=evil.example; dkim=pass header.d=evil.example"
-    assert check_sender([header], "branch@qq.com").verdict == "fail"
+    assert check_sender([header], "branch@qq.com").result == "fail"
 
 
 def test_alignment_is_relaxed_but_never_to_a_public_suffix() -> None:
@@ -75,18 +75,18 @@ def test_alignment_is_relaxed_but_never_to_a_public_suffix() -> None:
 def test_with_no_authserv_id_configured_only_the_topmost_headers_count() -> None:
     forged_below = ["mx.society.org.cn; dmarc=fail header.from=qq.com", "mx.google.com; dmarc=pass"]
     assert [r.authserv_id for r in trusted_results(forged_below)] == ["mx.society.org.cn"]
-    assert check_sender(forged_below, "branch@qq.com").verdict == "fail"
+    assert check_sender(forged_below, "branch@qq.com").result == "fail"
     # A forged pass with the server's own id, under the server's failure: the failure wins.
     same_id = ["mx.society.org.cn; dmarc=fail", "mx.society.org.cn; dmarc=pass"]
     assert len(trusted_results(same_id)) == 2
-    assert check_sender(same_id, "branch@qq.com").verdict == "fail"
+    assert check_sender(same_id, "branch@qq.com").result == "fail"
 
 
 def test_a_configured_authserv_id_ignores_everyone_elses_headers() -> None:
     headers = ["mx.google.com; dmarc=pass", "relay.example; dkim=pass header.d=qq.com", FORGED_DMARC]
     check = check_sender(headers, "branch@qq.com", frozenset({"MX.Society.org.cn"}))
-    assert (check.verdict, check.authserv_id) == ("fail", "mx.society.org.cn")
-    assert check_sender(headers[:2], "branch@qq.com", frozenset({"mx.society.org.cn"})).verdict == "unknown"
+    assert (check.result, check.authserv_id) == ("fail", "mx.society.org.cn")
+    assert check_sender(headers[:2], "branch@qq.com", frozenset({"mx.society.org.cn"})).result == "unknown"
 
 
 def _mail(*results: str, sender: str = "branch@qq.com") -> bytes:
@@ -94,21 +94,21 @@ def _mail(*results: str, sender: str = "branch@qq.com") -> bytes:
     return "\r\n".join([*lines, f"From: <{sender}>", "Subject: plan", "", "body", ""]).encode()
 
 
-def test_parse_message_reads_the_servers_verdict() -> None:
-    assert parse_message(_mail(GMAIL)).sender_check.verdict == "pass"
-    assert parse_message(_mail(FORGED_DMARC)).sender_check.verdict == "fail"
-    assert parse_message(_mail()).sender_check.verdict == "unknown"
+def test_parse_message_reads_the_servers_result() -> None:
+    assert parse_message(_mail(GMAIL)).sender_check.result == "pass"
+    assert parse_message(_mail(FORGED_DMARC)).sender_check.result == "fail"
+    assert parse_message(_mail()).sender_check.result == "unknown"
     folded = "mx.society.org.cn;\r\n\tdmarc=fail\r\n (p=reject) header.from=qq.com"
-    assert parse_message(_mail(folded)).sender_check.verdict == "fail"
+    assert parse_message(_mail(folded)).sender_check.result == "fail"
     trusted = frozenset({"mx.society.org.cn"})
     assert parse_message(_mail("mx.google.com; dmarc=pass", FORGED_DMARC), authserv_ids=trusted).sender_check.reason
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400), st.text(max_size=60))
-def test_any_header_text_gives_a_verdict(value: str, sender: str) -> None:
+def test_any_header_text_gives_a_result(value: str, sender: str) -> None:
     check = check_sender([value, value], sender)
-    assert check.verdict in ("pass", "fail", "unknown")
+    assert check.result in ("pass", "fail", "unknown")
 
 
 @settings(max_examples=200, deadline=None)
@@ -120,5 +120,5 @@ def test_any_header_text_gives_a_verdict(value: str, sender: str) -> None:
         max_size=40,
     )
 )
-def test_token_soup_gives_a_verdict(tokens: list[str]) -> None:
-    assert check_sender(["".join(tokens)], "a@qq.com").verdict in ("pass", "fail", "unknown")
+def test_token_soup_gives_a_result(tokens: list[str]) -> None:
+    assert check_sender(["".join(tokens)], "a@qq.com").result in ("pass", "fail", "unknown")

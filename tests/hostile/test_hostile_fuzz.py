@@ -28,8 +28,8 @@ from parsers.names import safe_name, unique_name
 from parsers.numbers import read_people
 from parsers.plan import NeedsConversion, read_plan
 from parsers.records import FormLayout, PlanRead
-from parsers.schedule import read_schedule
 from parsers.text import clean, fold_symbols, join_lines, label_key
+from parsers.timing import read_timing
 
 FORMS = Path(__file__).resolve().parents[1] / "fixtures" / "forms"
 SEEDS = [
@@ -104,8 +104,8 @@ def test_read_plan_takes_any_package(layout: FormLayout, members: dict[str, byte
 @settings(max_examples=EXAMPLES["field parsers"], deadline=None)
 @given(FIELD_TEXT, st.integers(1900, 2100))
 def test_field_parsers_take_any_text(text: str, year: int) -> None:
-    schedule = read_schedule(text, year)
-    assert schedule.start is None or isinstance(schedule.start, dt.date)
+    timing = read_timing(text, year)
+    assert timing.start is None or isinstance(timing.start, dt.date)
     people = read_people(text)
     assert people is None or people >= 0
     options = ("团结引领", "为民服务", "科技工作者")
@@ -116,7 +116,7 @@ def test_field_parsers_take_any_text(text: str, year: int) -> None:
     assert isinstance(html, str) and all(isinstance(link, str) for link in [*links, *find_links([text])])
     assert isinstance(parse_addresses(text), list) and isinstance(split_params(text)[1], dict)
     assert parse_date(text) is None or parse_date(text).tzinfo is not None  # type: ignore[union-attr]
-    assert check_sender([text], text).verdict in ("pass", "fail", "unknown")
+    assert check_sender([text], text).result in ("pass", "fail", "unknown")
     _count("field parsers")
 
 
@@ -145,7 +145,7 @@ def test_zz_record_the_fuzzing() -> None:
         11,
         "Fuzzing the form readers and field parsers",
         "hypothesis: made-up tables through read_form, real .docx/.pdf forms with bytes overwritten and made-up "
-        "packages through read_plan, any text/bytes through the schedule, people, choice, name, header, "
+        "packages through read_plan, any text/bytes through the timing, people, choice, name, header, "
         "charset, HTML, EXIF and Authentication-Results parsers",
         sum(_COUNTED.values()),
         "no exception but the documented NeedsConversion; names never carry a path, control or reserved "

@@ -6,15 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.ledger.status import BranchStatus
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: str = ""
-    office_phone: str = ""
-    mobile: str = ""
-    fax: str = ""
-    email: str = ""
+from parsers.records import Contact
 
 
 @dataclass(frozen=True)

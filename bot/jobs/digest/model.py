@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.jobs.digest.facts import Contact, MailFact, PlannedActivity, ReplyFact, Snapshot
+from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
 from bot.ledger.status import BranchStatus
 from config import Campaign, Roster
+from parsers.records import Contact
 
 DELIVERABLES = ("plan", "summary")
 CORRECTING = frozenset({"needs_correction", "unreadable", "no_attachment"})
@@ -120,7 +121,7 @@ class Health:
 
 
 @dataclass(frozen=True)
-class Reminder:
+class ReminderSent:
     branch: str | None
     deliverable: str | None
     to_address: str
@@ -182,7 +183,7 @@ class Digest:
     late: tuple[Late, ...]
     set_aside: tuple[SetAside, ...]
     sent: tuple[tuple[str, int], ...]  # replies queued since the last digest, by kind
-    reminders: tuple[Reminder, ...]
+    reminders: tuple[ReminderSent, ...]
     health: Health
     modules: tuple[Tally, ...]
     stages: tuple[StageTally, ...]
@@ -384,9 +385,9 @@ def sent_since(replies: Iterable[ReplyFact], since: dt.datetime, now: dt.datetim
     return tuple(sorted(counts.items()))
 
 
-def reminders_since(replies: Iterable[ReplyFact], since: dt.datetime, now: dt.datetime) -> tuple[Reminder, ...]:
+def reminders_since(replies: Iterable[ReplyFact], since: dt.datetime, now: dt.datetime) -> tuple[ReminderSent, ...]:
     rows = sorted((r for r in replies if r.kind == "reminder" and since < r.created <= now), key=lambda r: r.created)
-    return tuple(Reminder(r.branch, r.deliverable, r.to_address, r.status) for r in reversed(rows))
+    return tuple(ReminderSent(r.branch, r.deliverable, r.to_address, r.status) for r in reversed(rows))
 
 
 def health(snapshot: Snapshot, now: dt.datetime) -> Health:

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.jobs.digest.facts import Contact, MailFact, PlannedActivity, ReplyFact, Snapshot
+from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
 from bot.ledger import queries
 from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow, StateRow
 from bot.ledger.status import branch_statuses
 from config import Roster
+from parsers.records import Contact
 
 POLL_KEY = "poll_ok:"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot import wording as w
-from bot.jobs.digest.facts import Contact
 from bot.jobs.digest.model import Arrival, Digest, StageTally
+from parsers.records import Contact
 from replies.render import Rendered, Renderer
 
 # Long lists are cut here in the mail; the attached workbook always has every row.

@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from parsers.numerals import date_digits
-from parsers.records import Schedule
+from parsers.records import Timing
 
 _NUMERALS = {
     "一": 1,
@@ -54,14 +54,14 @@ _CLOCK = re.compile(r"\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?")
 _TEMPLATE_WORDS = re.compile(r"[第阶段年月日号\s;；,，、:：—–\-~～至到.]")
 
 
-def read_schedule(text: str, year: int) -> Schedule:
+def read_timing(text: str, year: int) -> Timing:
     """Stage number and date range; a date without a year is in `year`, an end without a month
     in the start's month."""
     # The printed blanks go first: senders type over them and leave some ("第_二_阶段").
     folded = _PLACEHOLDER.sub(" ", unicodedata.normalize("NFKC", text).replace("\u3000", " "))
     stage, stage_text, rest = _stage(folded)
     start, end, problem, dates_text = _dates(rest, year)
-    return Schedule(text, stage, stage_text, start, end, problem, dates_text)
+    return Timing(text, stage, stage_text, start, end, problem, dates_text)
 
 
 def _stage(text: str) -> tuple[int | None, str, str]:

@@ -47,7 +47,7 @@ class Signs:
 Check = Callable[[Signs], "tuple[str, str] | None"]
 
 
-def classify(signs: Signs) -> tuple[str, str]:
+def mail_kind(signs: Signs) -> tuple[str, str]:
     """(kind, reason): kind is submission, auto_reply, bounce or own; the reason is for logs."""
     for check in CHECKS:
         verdict = check(signs)
