@@ -5,13 +5,16 @@ outlives it, and leaves no soffice behind. Each start costs a second or two, so 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import cast
@@ -101,6 +104,20 @@ def test_server_is_reused(office: Office) -> None:
     assert (time.monotonic() - started) / 3 < 0.5
 
 
+def test_conversions_at_once_take_turns(office: Office) -> None:
+    office(BOXES.read_bytes(), "doc")
+    pid = office.server_pid()
+    files = [(FORMS / name).read_bytes() for name in LEGACY] * 2
+
+    with ThreadPoolExecutor(4) as pool:  # as workers of one bot would, each in its own process
+        converted = list(pool.map(office, files, [name.rsplit(".", 1)[1] for name in LEGACY] * 2))
+
+    bodies = [zipfile.ZipFile(io.BytesIO(docx)).read("word/document.xml") for docx in converted]
+    assert bodies[:3] == bodies[3:]  # each file came back as its own .docx, twice alike
+    assert len(set(bodies[:3])) == 3
+    assert office.server_pid() == pid
+
+
 def test_a_file_it_cannot_open_fails_and_the_server_stays(office: Office) -> None:
     office(BOXES.read_bytes(), "doc")
     pid = office.server_pid()
@@ -168,7 +185,9 @@ def test_through_the_sandbox_worker_and_past_its_replacement(office: Office, ctx
 
 def test_retires_after_its_files_and_when_idle(office: Office) -> None:
     office(BOXES.read_bytes(), "doc")
-    os.killpg(office.server_pid() or 0, signal.SIGKILL)  # the next server is started with these settings
+    running = office.server_pid()
+    assert running
+    os.killpg(running, signal.SIGKILL)  # the next server is started with these settings
     brief = dataclasses.replace(office, max_conversions=2, idle_seconds=1.0)
     brief(BOXES.read_bytes(), "doc")
     first = brief.server_pid()
