@@ -1,6 +1,8 @@
 # subbot: `subbot run` as a non-root user; settings in /config, ledger and raw mail in /data.
-#   docker run -v ./config:/config:ro -v subbot-data:/data \
+#   docker run --init -v ./config:/config:ro -v subbot-data:/data \
 #     -e SUBBOT_IMAP_PASSWORD_FILE=/run/secrets/imap -e SUBBOT_SMTP_PASSWORD_FILE=/run/secrets/smtp subbot
+#   (--init: an init that reaps what subbot, as process 1, would not: the LibreOffice servers that outlive
+#   the sandbox's workers that started them, once they quit)
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,10 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SUBBOT_BOT_DATA_DIR=/data
 
-# LibreOffice reads the .doc/.wps/.odt forms branches still send.
+# LibreOffice reads the .doc/.wps/.odt forms branches still send; python3-uno (Debian's python3 with `uno`)
+# runs the server that keeps one LibreOffice warm (bot/forms/convert/warm.py).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 subbot \

@@ -12,10 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server.
+# The suite uses real parts: LibreOffice converts .doc/.wps/.odt (kept warm through python3-uno: the system
+# Python's `uno` runs bot/forms/convert/server.py), Dovecot is the IMAP server.
 # Chromium renders the digest for the layout test. PostgreSQL holds the ledger of the multi-instance tests.
 # Install them when missing (CI runs as root on a fresh machine).
 APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
+                $(if $(shell /usr/bin/python3 -c 'import uno' 2>/dev/null && echo yes),,python3-uno) \
                 $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd) \
                 $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk) \
                 $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql)

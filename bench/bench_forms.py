@@ -1,25 +1,25 @@
-"""Forms read per second, .docx and .pdf, beside the floor: merely opening the same files with
-python-docx / pdfplumber. Prints medians over several rounds and rewrites docs/BENCHMARKS.md's section."""
+"""Forms read per second, .docx, .pdf, .doc and .wps, beside the floor: merely opening the same files with
+python-docx / pdfplumber, or for .doc and .wps having the warm LibreOffice convert them and opening the
+result with python-docx. Prints medians over several rounds and rewrites docs/BENCHMARKS.md's section."""
 
 from __future__ import annotations
 
 import io
 import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import docx
 import pdfplumber
 
-from bench.workload import entry
+from bench.workload import entry, resave
 from bot.forms.check import check_form
+from bot.forms.convert import Converter, Office, convert_to_docx, converter
 from bot.forms.layout import form_layout
 from config import Context, load_campaign, load_roster
 from parsers.form_writer import write_form
@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
 FORMS = 200
 ROUNDS = 5
+LEGACY = 20  # .doc forms (the .wps are the same files under WPS's name)
+COLD = 5  # .doc forms read with a LibreOffice started per file, once: two seconds each
 SECTION = "## Reading plan forms"
 
 
@@ -37,17 +39,25 @@ def main() -> int:
     layout = form_layout(campaign)
     rng = random.Random(2021)
     docx_files = [write_form(layout, [entry(rng) for _ in range(rng.randint(1, 3))]) for _ in range(FORMS)]
-    pdf_files = _to_pdf(docx_files[:20])
+    pdf_files = resave(docx_files[:20], "pdf")
+    if not pdf_files:
+        print("soffice not installed: .pdf, .doc and .wps not measured", file=sys.stderr)
     rows = [
         _measure(".docx", docx_files, lambda d: check_form(d, "f.docx", ctx, None), _open_docx),
         _measure(".pdf", pdf_files, lambda d: check_form(d, "f.pdf", ctx, None), _open_pdf) if pdf_files else None,
     ]
+    office = converter()
+    if pdf_files and isinstance(office, Office):
+        rows += _legacy_rows(ctx, office, resave(docx_files[:LEGACY], "doc"))
     lines = [
         SECTION,
         "",
         f"`make bench` on {platform.machine()}, Python {platform.python_version()}; median of {ROUNDS} rounds.",
         "Read = `check_form` (open, read every table and paragraph, run every rule); floor = open the same",
-        "file with python-docx (`Document(...)`) or pdfplumber (open and load every page's characters). Target: ratio ≤ 1.5 for .docx.",
+        "file with python-docx (`Document(...)`) or pdfplumber (open and load every page's characters); for .doc and .wps,",
+        "the warm LibreOffice's conversion (bot/forms/convert/warm.py, started before timing) and python-docx on its result.",
+        f"LibreOffice started per file (the cold path, as before the warm one): {COLD} files, one round. Target: ratio ≤ 1.5",
+        "for .docx; a .doc under 0.5 s warm.",
         "",
         "| files | count | read (forms/s) | floor (files/s) | ratio read/floor time |",
         "|---|---|---|---|---|",
@@ -59,33 +69,26 @@ def main() -> int:
     return 0
 
 
-def _to_pdf(files: list[bytes]) -> list[bytes]:
-    soffice = shutil.which("soffice")
-    if not soffice:
-        print("soffice not installed: .pdf not measured", file=sys.stderr)
-        return []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for number, data in enumerate(files):
-            (folder / f"{number}.docx").write_bytes(data)
-        profile = (folder / "profile").as_uri()
-        docs = sorted(str(p) for p in folder.glob("*.docx"))
-        subprocess.run(
-            [
-                soffice,
-                f"-env:UserInstallation={profile}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(folder),
-                *docs,
-            ],
-            capture_output=True,
-            check=True,
-            timeout=600,
-        )
-        return [p.read_bytes() for p in sorted(folder.glob("*.pdf"))]
+def _legacy_rows(ctx: Context, office: Office, doc_files: list[bytes]) -> list[str]:
+    try:
+        office(doc_files[0], "doc")  # the server's start is not a form's reading
+        rows = [
+            _measure(kind, doc_files, _reader(ctx, office, kind), partial(_open_converted, office, kind[1:]))
+            for kind in (".doc", ".wps")
+        ]
+    finally:
+        office.close()
+    soffice = office.soffice
+    cold = _median_seconds(doc_files[:COLD], _reader(ctx, partial(convert_to_docx, soffice=soffice), ".doc"), 1)
+    return [*rows, f"| .doc, LibreOffice per file | {COLD} | {COLD / cold:.1f} | — | — |"]
+
+
+def _reader(ctx: Context, convert: Converter, kind: str) -> Callable[[bytes], object]:
+    return lambda data: check_form(data, f"f{kind}", ctx, convert)
+
+
+def _open_converted(office: Office, kind: str, data: bytes) -> object:
+    return docx.Document(io.BytesIO(office(data, kind)))
 
 
 def _open_docx(data: bytes) -> object:
@@ -105,9 +108,9 @@ def _measure(kind: str, files: list[bytes], read: Callable[[bytes], object], flo
     )
 
 
-def _median_seconds(files: list[bytes], work: Callable[[bytes], object]) -> float:
+def _median_seconds(files: list[bytes], work: Callable[[bytes], object], rounds: int = ROUNDS) -> float:
     times = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         start = time.perf_counter()
         for data in files:
             work(data)

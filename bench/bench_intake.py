@@ -60,7 +60,7 @@ holding {count} submissions APPENDed beforehand, replying through aiosmtpd (with
 store, parse, read and check every form, decide, record, compose and send each reply. Floor, in the same
 run over the same mailbox: `bench/floor.py` as a process, fetching the messages with imapclient (the same
 chunks of BODY.PEEK[]) and opening each attachment with python-docx, pdfplumber (every page's
-characters) or Pillow (EXIF), nothing else. Floor with answering: the same, plus the least that answering
+characters) or Pillow (EXIF), a .doc or .wps converted first by a warm LibreOffice, nothing else. Floor with answering: the same, plus the least that answering
 takes (`floor.py --answer`): each raw mail written and fsynced, a short reply per mail sent over one SMTP
 connection and APPENDed to Sent; no ledger, no rules, no composing from templates. Wall-clock, median of
 {rounds} rounds; {machine()}.

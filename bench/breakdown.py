@@ -15,7 +15,7 @@ from bench.process import subbot_env
 from bench.servers import Servers
 from bench.workload import DOCX_ONLY, Workload
 from bot.app import build_app, open_mailbox, open_mailer
-from bot.intake.poll import poll_once
+from bot.intake.take.poll import poll_once
 from bot.outgoing.outbox import flush_outbox
 from config import Context, load_campaign, load_roster
 from config.settings import load_settings

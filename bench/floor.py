@@ -1,6 +1,8 @@
 """The floor of intake: fetch every message of a mailbox with imapclient and open each attachment with the
-library that reads it (python-docx, pdfplumber, Pillow for a photo's EXIF), nothing else: no storing, no
-ledger, no rules, no reply. Run as a process of its own, as `subbot poll` is, so both pay for start-up.
+library that reads it (python-docx, pdfplumber, Pillow for a photo's EXIF; a .doc or .wps converted by a
+warm LibreOffice, the bot's own bot/forms/convert/warm.py as no quicker way is known, then python-docx), nothing
+else: no storing, no ledger, no rules, no reply. Run as a process of its own, as `subbot poll` is, so
+both pay for start-up.
 
 With `--answer SMTP_PORT FOLDER`, also the least that answering takes: each raw message written to FOLDER
 and fsynced, and a short reply per message sent over one SMTP connection and APPENDed to Sent.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import email
 import email.utils
+import functools
 import hashlib
 import io
 import os
@@ -24,6 +27,8 @@ import docx
 import pdfplumber
 from imapclient import IMAPClient
 from PIL import Image
+
+from bot.forms.convert import Converter, converter
 
 CHUNK = 50  # as the bot's adapter fetches: BODY.PEEK[] for a chunk of UIDs per command
 
@@ -81,6 +86,9 @@ def open_attachments(raw: bytes) -> int:
         if name.endswith(".docx"):
             document = docx.Document(io.BytesIO(data))
             opened += len(document.tables) >= 0
+        elif name.endswith((".doc", ".wps")):
+            document = docx.Document(io.BytesIO(_office()(data, name.rsplit(".", 1)[1])))
+            opened += len(document.tables) >= 0
         elif name.endswith(".pdf"):
             with pdfplumber.open(io.BytesIO(data)) as pdf:
                 opened += sum(len(page.chars) for page in pdf.pages) >= 0
@@ -88,6 +96,14 @@ def open_attachments(raw: bytes) -> int:
             with Image.open(io.BytesIO(data)) as image:
                 opened += len(image.getexif()) >= 0
     return opened
+
+
+@functools.cache
+def _office() -> Converter:
+    """The warm LibreOffice, started on the first .doc or .wps (and shut down at exit)."""
+    convert = converter()
+    assert convert, "LibreOffice converts the .doc and .wps forms in the mail"
+    return convert
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The mail of a deadline day, made for the benchmarks: plan mails with a .docx or a .pdf form, and summary
-mails with a summary document and photos, each from a roster branch, each with a Message-ID of its own."""
+"""The mail of a deadline day, made for the benchmarks: plan mails with a .docx, .pdf, .doc or .wps form, and
+summary mails with a summary document and photos, each from a roster branch, each with a Message-ID of its own."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 SENT = dt.datetime(2021, 5, 5, 10, 0, tzinfo=BEIJING)  # the day before the plan deadline
 WORDS = "科学家精神宣讲报告会石油地质科普展览青年论坛志愿服务"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Forms in the mail as it comes: a kind of plan mail, its file's extension and content type.
+PLAN_FILES = {
+    "docx": (".docx", DOCX),
+    "pdf": (".pdf", "application/pdf"),
+    "doc": (".doc", "application/msword"),
+    "wps": (".wps", "application/vnd.ms-works"),  # WPS Office's .wps: the Word 97 binary under its own name
+}
 
 
 @dataclass(frozen=True)
@@ -33,49 +40,53 @@ class Mix:
 
     docx_plans: float = 1.0
     pdf_plans: float = 0.0
+    doc_plans: float = 0.0
+    wps_plans: float = 0.0
     summaries: float = 0.0
 
+    def plans(self) -> dict[str, float]:
+        return {"docx": self.docx_plans, "pdf": self.pdf_plans, "doc": self.doc_plans, "wps": self.wps_plans}
+
     def label(self) -> str:
-        parts = [(self.docx_plans, ".docx plans"), (self.pdf_plans, ".pdf plans"), (self.summaries, "summaries")]
+        parts = [(share, f".{kind} plans") for kind, share in self.plans().items()] + [(self.summaries, "summaries")]
         return ", ".join(f"{share:.0%} {name}" for share, name in parts if share)
 
 
 DOCX_ONLY = Mix()
-DEADLINE_DAY = Mix(docx_plans=0.6, pdf_plans=0.2, summaries=0.2)
+# About 7% of a deadline day's plans came as .doc or .wps (the 2021 campaign's mail).
+DEADLINE_DAY = Mix(docx_plans=0.53, pdf_plans=0.2, doc_plans=0.05, wps_plans=0.02, summaries=0.2)
 
 
 class Workload:
     """Makes mails; forms and photos are made once and reused, so making 10,000 mails takes seconds."""
 
-    def __init__(self, seed: int = 2021, pdf_forms: int = 10, photos: int = 30) -> None:
+    def __init__(self, seed: int = 2021, pdf_forms: int = 10, photos: int = 30, doc_forms: int = 10) -> None:
         campaign = load_campaign()
         self._rng = random.Random(seed)
         self._layout = form_layout(campaign)
         self._branches = [(b.name, b.emails[0]) for b in load_roster().branches if b.emails]
-        self._docx = [self._form() for _ in range(50)]
-        self._pdf = to_pdf(self._docx[:pdf_forms])
+        docx_forms = [self._form() for _ in range(50)]
+        doc = resave(docx_forms[:doc_forms], "doc")
+        self._forms = {"docx": docx_forms, "pdf": resave(docx_forms[:pdf_forms], "pdf"), "doc": doc, "wps": doc}
         self._photos = [photo(self._rng, n) for n in range(photos)]
 
     @property
     def has_pdf(self) -> bool:
-        return bool(self._pdf)
+        return bool(self._forms["pdf"])
 
     def mails(self, count: int, mix: Mix) -> list[bytes]:
-        kinds = ["docx"] * round(count * mix.docx_plans) + ["pdf"] * round(count * mix.pdf_plans)
+        kinds = [kind for kind, share in mix.plans().items() for _ in range(round(count * share))]
         kinds += ["summary"] * (count - len(kinds))
         self._rng.shuffle(kinds)
         return [self.mail(kind, n) for n, kind in enumerate(kinds)]
 
     def mail(self, kind: str, number: int) -> bytes:
         name, address = self._branches[number % len(self._branches)]
-        if kind == "pdf" and not self._pdf:
-            kind = "docx"
-        if kind == "docx":
-            files = [(f"{name}-筹备方案.docx", self._rng.choice(self._docx), DOCX)]
-            subject = "报送全国科技工作者日活动筹备方案"
-        elif kind == "pdf":
-            files = [(f"{name}-筹备方案.pdf", self._rng.choice(self._pdf), "application/pdf")]
-            subject = "报送活动筹备方案（PDF）"
+        if kind in PLAN_FILES:
+            kind = kind if self._forms[kind] else "docx"  # no LibreOffice to make them: .docx instead
+            extension, content_type = PLAN_FILES[kind]
+            files = [(f"{name}-筹备方案{extension}", self._rng.choice(self._forms[kind]), content_type)]
+            subject = "报送全国科技工作者日活动筹备方案" if kind == "docx" else f"报送活动筹备方案（{kind.upper()}）"
         else:
             pictures = self._rng.sample(self._photos, 4)
             files = [(f"{name}-活动总结.docx", summary(self._rng), DOCX)]
@@ -146,8 +157,9 @@ def photo(rng: random.Random, number: int, side: int = 800) -> bytes:
     return out.getvalue()
 
 
-def to_pdf(files: list[bytes]) -> list[bytes]:
-    """The forms printed to PDF by LibreOffice, as branches do; none when soffice is missing."""
+def resave(files: list[bytes], target: str) -> list[bytes]:
+    """The forms re-saved by LibreOffice as branches do: printed to PDF (`pdf`) or saved as Word 97 (`doc`,
+    which WPS Office's .wps is too); none when soffice is missing."""
     soffice = shutil.which("soffice")
     if not soffice or not files:
         return []
@@ -157,6 +169,8 @@ def to_pdf(files: list[bytes]) -> list[bytes]:
             (folder / f"{number:03d}.docx").write_bytes(data)
         profile = (folder / "profile").as_uri()
         docs = sorted(str(p) for p in folder.glob("*.docx"))
-        command = [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf"]
-        subprocess.run([*command, "--outdir", str(folder), *docs], capture_output=True, check=True, timeout=600)
-        return [p.read_bytes() for p in sorted(folder.glob("*.pdf"))]
+        out = folder / "out"
+        convert_to = {"pdf": "pdf", "doc": "doc:MS Word 97"}[target]
+        command = [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", convert_to]
+        subprocess.run([*command, "--outdir", str(out), *docs], capture_output=True, check=True, timeout=600)
+        return [p.read_bytes() for p in sorted(out.glob(f"*.{target}"))]

@@ -5,7 +5,8 @@ fed file after file over two pipes, as length-prefixed pickled frames: forking t
 worker sets its soft RLIMIT_AS to what it maps now plus `memory` and its soft RLIMIT_CPU to the CPU
 seconds it has used so far plus `cpu_seconds`; the parent waits for the answer until `wall_seconds`,
 then kills the worker. Only soft limits move, never above what the worker was given, so LibreOffice,
-started from inside the work, can still run (it inherits them and fits). Linux only (fork, /proc).
+started from inside the work, can still run (cold, it inherits them and fits; the warm one's server sets
+its own, bot/forms/convert/warm.py). Linux only (fork, /proc).
 
 The trade-off: files of different senders are read one after another in one process, so what a file
 leaves behind (a library's cache, a grown heap; everything, if a crafted file ever ran code in a reader)

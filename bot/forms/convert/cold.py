@@ -1,4 +1,4 @@
-"""Legacy formats (.doc, .wps, .odt, .rtf) to .docx with LibreOffice, when it is installed."""
+"""One LibreOffice started for one file: the slow way, kept where the warm one (bot/forms/convert/warm.py) cannot start."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
-# LibreOffice takes 2–5 s on a form; a file that takes longer than this is not a form.
+# LibreOffice takes 2–5 s on a form started cold; a file that takes longer than this is not a form.
 TIMEOUT_SECONDS = 90
 
 
@@ -28,13 +27,7 @@ def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def converter() -> Converter | None:
-    """The converter to hand to the readers, or None where LibreOffice is not installed."""
-    soffice = soffice_path()
-    return partial(convert_to_docx, soffice=soffice) if soffice else None
-
-
-def convert_to_docx(data: bytes, kind: str, soffice: str) -> bytes:
+def convert_to_docx(data: bytes, kind: str, soffice: str, timeout: float = TIMEOUT_SECONDS) -> bytes:
     """Convert with a private LibreOffice profile, so parallel conversions cannot collide."""
     with tempfile.TemporaryDirectory(prefix="subbot-convert-") as tmp:
         folder = Path(tmp)
@@ -52,9 +45,9 @@ def convert_to_docx(data: bytes, kind: str, soffice: str) -> bytes:
             str(source),
         ]
         try:
-            subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+            subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise ConversionFailed(source.name, f"LibreOffice took over {TIMEOUT_SECONDS}s") from exc
+            raise ConversionFailed(source.name, f"LibreOffice took over {timeout:g}s") from exc
         result = folder / "out" / "input.docx"
         if not result.is_file():
             raise ConversionFailed(source.name, "LibreOffice wrote no .docx")
