@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -228,6 +229,36 @@ def samples() -> list[Sample]:
     ]
 
 
+def conversation() -> list[Sample]:
+    """Mail that is no submission, as branches write it (`make demo` adds it to the demo's mailbox): a thank-you
+    under the receipt, a question, a cloud link instead of the file."""
+    return [
+        Sample(
+            "北京石油学会",
+            "bjsyxh@example.com",
+            "回复：报送全国科技工作者日活动筹备方案（已收到，回执号 P2021-0001）",
+            day(4, 29),
+            "收到，谢谢！\n\n------------------ 原始邮件 ------------------\n发件人: \"中国石油学会科普咨询部\""
+            "<kepu@example.org>;\n主题: 回复：报送全国科技工作者日活动筹备方案（已收到，回执号 P2021-0001）\n\n"
+            "北京石油学会：中国石油学会科普咨询部已于 2021年04月28日 10:00（北京时间） 收到您报送的活动筹备方案。",
+        ),
+        Sample(
+            "地质专委会 张堃",
+            "dizhi.zwh@example.com",
+            "回复：石油地质专委会活动方案（两项）（已收到，回执号 P2021-0002）",
+            day(5, 1),
+            "叶老师好，请问第三阶段的座谈会能否延到7月2日举办？",
+        ),
+        Sample(
+            "大庆油田科技馆",
+            "dqkjg@example.com",
+            "大庆油田科技馆活动方案",
+            day(5, 6, 15),
+            "方案文件用超大附件发送，请下载：https://pan.baidu.com/s/1dqKjgPlan2021 提取码：qy21",
+        ),
+    ]
+
+
 def write_message(sample: Sample) -> bytes:
     message = EmailMessage()
     message["From"] = f"{sample.sender} <{sample.address}>"
@@ -244,11 +275,11 @@ def write_message(sample: Sample) -> bytes:
     return message.as_bytes()
 
 
-def seed(folder: Path) -> Path:
+def seed(folder: Path, extra: Sequence[Sample] = ()) -> Path:
     inbox = folder / "inbox"
     for sub in ("new", "cur", "tmp"):
         (inbox / sub).mkdir(parents=True, exist_ok=True)
-    for number, sample in enumerate(samples(), start=1):
+    for number, sample in enumerate([*samples(), *extra], start=1):
         path = inbox / "new" / f"{int(sample.arrived.timestamp())}.{number:03d}.demo"
         path.write_bytes(write_message(sample))
         # Maildir's delivery time is the file's: the bot judges lateness on it, as on IMAP INTERNALDATE.
@@ -265,4 +296,4 @@ def seed(folder: Path) -> Path:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-out")
-    print(f"演示邮箱已生成：{target / 'inbox'}，设置文件：{seed(target)}")
+    print(f"演示邮箱已生成：{target / 'inbox'}，设置文件：{seed(target, conversation())}")

@@ -32,9 +32,13 @@ OUTCOME_NAMES = {
     "bounce": "退信",
     "unauthenticated": "发件人未通过验证",
     "unjudged": "未判定",
+    "thanks": "回复致谢（无需处理）",
+    "for_person": "转工作人员",
+    "link": "发来网盘链接（已请其以附件发送）",
 }
 # Why a mail was set aside for a person.
 ASIDE_NAMES = {
+    "for_person": "来信需人工回复（提问或其他事项）",
     "failed": "处理失败",
     "unknown_sender": "名单外来信",
     "bounce": "退信",
@@ -48,8 +52,12 @@ REPLY_NAMES = {
     "reminder": "催报提醒",
     "digest": "每日摘要",
     "suppressed": "不回复（启用前的旧邮件）",
+    "link": "网盘链接说明",
+    "forwarded": "已转人工告知",
 }
 REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未发送", "failed": "发送失败"}
+# Beside an accepted standing, when a newer version was not accepted.
+NEWER_NAMES = {"needs_correction": "新版本待修改", "unreadable": "新版本无法读取"}
 # A form's verdict, for staff at a terminal (`subbot check`).
 VERDICT_NAMES = {"accepted": "通过", "needs_correction": "需要修改", "unreadable": "无法读取"}
 LINK_NAMES = {"press": "媒体报道", "drive": "网盘", "video": "视频", "other": "链接"}
@@ -63,6 +71,12 @@ def deliverable(code: str | None) -> str:
 
 def deliverable_in_letter(code: str | None) -> str:
     return DELIVERABLES_IN_LETTERS.get(code or "", "材料")
+
+
+def standing(status: str, newer: str | None = None) -> str:
+    """已受理, or 已受理（新版本待修改） when a newer version was not accepted."""
+    name = STANDING_NAMES.get(status, status)
+    return f"{name}（{NEWER_NAMES.get(newer, newer)}）" if newer else name
 
 
 def outcome(code: str) -> str:

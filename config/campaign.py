@@ -112,6 +112,13 @@ class Reminders(_Frozen):
     at: dt.time = dt.time(9, 0)
 
 
+class Conversation(_Frozen):
+    """Mail that is not a submission: a question or any other message for a person is held for staff; the
+    branch gets a short note that it was passed on, unless this is off."""
+
+    notify_forwarded: bool = True
+
+
 class Campaign(_Frozen):
     name: str
     short_name: str
@@ -122,6 +129,7 @@ class Campaign(_Frozen):
     form: FormSpec
     office: Office
     reminders: Reminders = Reminders()
+    conversation: Conversation = Conversation()
 
     @field_validator("timezone")
     @classmethod

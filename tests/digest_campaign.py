@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from servers.net import free_port
@@ -141,9 +141,11 @@ def samples(ctx: Context) -> list[Sample]:
     for n in range(3):
         arrived = dt.datetime(2021, 5, 5, 10 + n, tzinfo=ZONE)
         address = f"office{n}@a-very-long-unknown-municipal-association-domain.example.net"
-        out.append(
-            Sample(f"某某市科学技术协会学会学术部第{n + 1}办公室", address, "我们也想报一个活动", arrived, "不在名单。")
-        )
+        name = f"某某市科学技术协会学会学术部第{n + 1}办公室"
+        entry = _entry(n, 0, f"139{n:08d}")
+        entry = replace(entry, cells={**entry.cells, "organiser": name})  # no roster branch's name
+        form = ((f"{name}-方案.docx", write_form(layout, [entry]), DOCX),)
+        out.append(Sample(name, address, "我们也想报一个活动", arrived, "不在名单，方案见附件。", form))
     for n in range(2):
         arrived = dt.datetime(2021, 5, 8, 11 + n, tzinfo=ZONE)
         body = "This is the mail system. Your message could not be delivered."

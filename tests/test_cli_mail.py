@@ -28,7 +28,7 @@ from config import Roster
 ROOT = Path(__file__).resolve().parents[1]
 MAILS = Path(__file__).parent / "fixtures" / "mail"
 ZONE = dt.timezone(dt.timedelta(hours=8))
-LEDGER_KEYS = {"branch", "in_roster", "deliverable", "status", "versions", "late", "last_arrived", "last_reply"}
+LEDGER_KEYS = {"branch", "in_roster", "deliverable", "status", "newer", "versions", "late", "last_arrived", "last_reply"}
 # After the demo mails were written, before the plan deadline's reminders matter: a quiet day.
 AFTER_DEMO = "2021-05-09T09:00"
 
@@ -201,8 +201,10 @@ def test_first_poll_records_the_backlog_without_replies_and_answers_what_comes_a
     assert "不回复（启用前的旧邮件）10封" in out
     assert _outbox(tmp_path) == []
     ledger = _ledger(settings, capsys)
-    answered = {key: row["last_reply"] for key, row in ledger.items() if row["versions"]}
+    answered = {key: row["last_reply"] for key, row in ledger.items() if row["last_reply"]}
     assert len(answered) == 9 and set(answered.values()) == {"ack suppressed", "correction suppressed"}
+    # 四川's mail said 「方案见附件」 with nothing attached: answered with a correction, still without a plan.
+    assert ledger[("四川省石油学会", "plan")]["status"] == "missing" and ledger[("四川省石油学会", "plan")]["versions"] == 0
     # A mail that arrives once the bot runs is answered.
     _deliver(tmp_path, _sample("大庆油田科技馆", "dqkjg@example.com", _day(5, 9, 10)), "new.1.demo")
     assert subbot(settings, "poll", now="2021-05-09T10:30") == 0
@@ -342,7 +344,8 @@ def test_ledger_json_has_one_row_per_roster_branch_and_deliverable_as_the_poll_l
         ("北京石油学会", "plan"): ("accepted", 1, False, "ack sent", "2021-04-28T10:00:00+08:00"),
         ("石油地质专业委员会", "plan"): ("accepted", 1, False, "ack sent", "2021-04-30T10:00:00+08:00"),
         ("石油工程专业委员会", "plan"): ("accepted", 2, False, "ack sent", "2021-05-05T10:00:00+08:00"),
-        ("四川省石油学会", "plan"): ("no_attachment", 1, False, "correction sent", "2021-05-04T10:00:00+08:00"),
+        # 「方案见附件」 with nothing attached: answered with a correction, and no version of a plan yet.
+        ("四川省石油学会", "plan"): ("missing", 0, False, "correction sent", "2021-05-04T10:00:00+08:00"),
         ("黑龙江省石油学会", "plan"): ("unreadable", 1, False, "correction sent", "2021-05-04T16:00:00+08:00"),
         ("石油炼制分会", "plan"): ("needs_correction", 1, False, "correction sent", "2021-05-06T09:00:00+08:00"),
         ("新疆石油学会", "plan"): ("accepted", 1, True, "ack sent", "2021-05-08T10:00:00+08:00"),

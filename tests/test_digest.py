@@ -151,8 +151,10 @@ def test_corrections_waiting_carry_the_ledgers_findings_and_how_long(rounds: Rou
     assert {(w.branch, w.deliverable) for w in digest.waiting} == {
         (s.branch, s.deliverable) for s in statuses if s.known and s.status in correcting
     }
-    # The photo, the empty mail and the blank form wait; 工程专委会 corrected its form on 5 May.
-    assert {"黑龙江省石油学会", "四川省石油学会", "石油炼制分会"} <= {w.branch for w in digest.waiting}
+    # The photo and the blank form wait; 工程专委会 corrected its form on 5 May; 四川's mail without its file
+    # brought no plan: it is missing, not waiting.
+    assert {"黑龙江省石油学会", "石油炼制分会"} <= {w.branch for w in digest.waiting}
+    assert "四川省石油学会" not in {w.branch for w in digest.waiting}
     assert "石油工程专业委员会" not in {w.branch for w in digest.waiting}
     assert [w.asked for w in digest.waiting] == sorted((w.asked for w in digest.waiting), reverse=True)
 
@@ -164,6 +166,7 @@ def test_missing_branches_come_with_roster_addresses_and_their_forms_contact(rou
     missing = {m.branch: m for m in digest.missing}
     roster = {b.name: b for b in rounds.app.roster.branches}
     assert set(missing) == {
+        "四川省石油学会",  # its mail said 「方案见附件」 and carried nothing
         "石油化工专业委员会",
         "青年工作委员会",
         "大庆油田科技馆",
@@ -271,13 +274,13 @@ def test_module_and_stage_counts_are_the_ledgers_current_activities(rounds: Roun
 def test_text_and_html_say_it_in_chinese_with_everything_escaped(rounds: Rounds) -> None:
     rendered = render_digest(rounds.second, rounds.app.services.letterhead.renderer, rollup_name(rounds.second))
     assert rendered.subject.startswith("【2021科技工作者日】每日报送摘要 5月9日：活动总结已受理")
-    assert "筹备方案逾期未报5家" in rendered.subject
+    assert "筹备方案逾期未报6家" in rendered.subject  # 四川 wrote, but sent no plan
     waiting = len(rounds.second.waiting)
     sections = (
         ("报送情况", ""),
         ("新到邮件", "6封"),
         ("待修改", f"{waiting}家"),
-        ("筹备方案未报送", "5家"),
+        ("筹备方案未报送", "6家"),
         ("逾期报送", "1家"),
     )
     for name, count in sections:

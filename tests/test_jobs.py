@@ -26,13 +26,14 @@ from config.settings import load_settings
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 POLLED = dt.datetime(2021, 5, 9, 9, 0, tzinfo=BEIJING)
 MISSING = {
+    "四川省石油学会",  # wrote 「方案见附件」 with nothing attached: still no plan
     "石油化工专业委员会",
     "青年工作委员会",
     "大庆油田科技馆",
     "中国石油大学（北京）科普基地",
     "胜利油田科技展览馆",
 }
-TO_CORRECT = {"石油炼制分会", "黑龙江省石油学会", "四川省石油学会"}
+TO_CORRECT = {"石油炼制分会", "黑龙江省石油学会"}
 
 
 @pytest.fixture

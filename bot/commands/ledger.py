@@ -30,6 +30,7 @@ def show_ledger(app: App, as_json: bool) -> int:
                         "in_roster": row.known,
                         "deliverable": row.deliverable,
                         "status": row.status,
+                        "newer": row.newer,
                         "versions": row.versions,
                         "late": row.late,
                         "last_arrived": row.last_arrived.astimezone(zone).isoformat() if row.last_arrived else None,
@@ -43,7 +44,7 @@ def show_ledger(app: App, as_json: bool) -> int:
     for column in ("单位", "材料", "状态", "版本", "最近来信", "最近回复"):
         table.add_column(column)
     for row in rows:
-        status = wording.STANDING_NAMES.get(row.status, row.status) + ("（逾期）" if row.late else "")
+        status = wording.standing(row.status, row.newer) + ("（逾期）" if row.late else "")
         arrived = wording.short_moment(row.last_arrived.astimezone(zone)) if row.last_arrived else ""
         table.add_row(
             row.branch,

@@ -22,7 +22,7 @@ from bot.intake.read import read_file
 from bot.intake.services import Services
 from bot.intake.take import take_one
 from bot.ledger.database import open_engine
-from bot.ledger.history import summary_history
+from bot.ledger.history import branch_history
 from bot.ledger.schema import MessageRow
 from bot.mailbox.port import Fetched, MessageRef
 from bot.store.spills import SpillFolder
@@ -129,7 +129,7 @@ def _history(settings: Settings) -> Iterator[HistoryOf]:
 
             def history_of(mail: Mail, routing: Routing) -> History:
                 branch = routing.branch.name if routing.branch else None
-                return summary_history(session, branch, mail.sender.address, before=mail.date)
+                return branch_history(session, branch, mail.sender.address, before=mail.date)
 
             yield history_of
             session.rollback()

@@ -68,6 +68,7 @@ def reply_context(
 ) -> dict[str, Any]:
     campaign = services.ctx.campaign
     findings = with_document(decision.findings)
+    continuation = decision.continuation if decision.verdict == "accepted" else None
     return {
         "office": campaign.office.name,
         "sender_name": one_line(mail.sender.name),
@@ -83,6 +84,9 @@ def reply_context(
         "warnings": listed_at_most([f.finding.message for f in findings if f.finding.severity == "warning"]),
         "attached_form": any(f.finding.code in SEND_BLANK_FORM for f in decision.findings),
         "summary": summary_view(decision.summary),
+        "withdrawn": [p.title or "（未填写活动名称）" for p in continuation.withdrawn] if continuation else [],
+        "standing": decision.standing,
+        "links": list(decision.intent.links) if decision.intent else [],
     }
 
 

@@ -3,7 +3,16 @@ to what the bot records and answers. Pure: the arrival time and the sender's rep
 passed in; nothing is read or asked here.
 
 `route` says once per mail who it is from (the roster branch, and how that was found) and what it brings
-(plan or summary): intake asks the ledger for that branch's history with it, and `decide` judges with it."""
+(plan or summary): intake asks the ledger for that branch's history with it, and `decide` judges with it.
+
+A mail is a submission only if it carries a document, or claims one (parsers.intent). A mail with no document:
+- asks something (whatever else it carries), or says something that is neither thanks nor a claim and carries
+  no file: `for_person`, held for staff, the branch told in a short note (campaign `[conversation]`);
+- only thanks (收到，谢谢): `thanks`, no answer, nothing changes;
+- brings a cloud-drive link instead of the plan: `link`, answered that the link cannot be opened and expires;
+- claims the plan or summary, is a new mail with nothing in it, or carries files that are no document: judged
+  as a submission (the correction asks for the file; photos after the plan deadline are a summary).
+None of these changes where a branch stands: only documents do (bot.ledger.status)."""
 
 from __future__ import annotations
 
@@ -12,16 +21,19 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.intake.evidence import DocumentCheck, SummaryEvidence
+from bot.intake.versions import Continuation, continue_versions
 from bot.rules.findings import Finding
 from bot.rules.sender import unauthenticated_sender
 from bot.rules.summary import check_summary
 from bot.summary.build import build_summary
 from bot.summary.records import History, Summary
 from config import Branch, Context
+from parsers.intent import Intent, read_mail_intent
 from parsers.message import Mail
 
-ReplyKind = Literal["ack", "correction", "none"]
+ReplyKind = Literal["ack", "correction", "link", "forwarded", "none"]
 Deliverable = Literal["plan", "summary"]
+EXCERPT = 300  # characters of what a mail for a person said, kept for the digest
 
 
 @dataclass(frozen=True)
@@ -45,11 +57,24 @@ class Decision:
     findings: tuple[MailFinding, ...]
     documents: tuple[DocumentCheck, ...]
     summary: Summary | None = None  # what a summary mail carried, and the activities it reports
+    intent: Intent | None = None  # what a mail with no document says
+    # A plan's activities: which earlier activity of the branch each continues, and which it withdraws.
+    continuation: Continuation | None = None
+    standing: bool = False  # an earlier version of this deliverable was accepted, and stands
 
     @property
     def template(self) -> str:
         """The reply's templates: a summary is answered with what was received, not with the form's fields."""
-        return f"summary_{self.reply}" if self.deliverable == "summary" else self.reply
+        if self.reply in ("ack", "correction") and self.deliverable == "summary":
+            return f"summary_{self.reply}"
+        return self.reply
+
+    @property
+    def excerpt(self) -> str:
+        """The first lines the sender wrote (for staff, when the mail is for a person)."""
+        if self.intent is None:
+            return ""
+        return "\n".join(line for line in self.intent.text.splitlines() if line.strip())[:EXCERPT]
 
 
 @dataclass(frozen=True)
@@ -85,26 +110,74 @@ def decide(
     if forged := unauthenticated_sender(mail, ctx):  # held for staff: no branch, nothing taken from it, no reply
         reason = f"sender not authenticated: {mail.sender_check.reason}"
         return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
+    history = history or History()
+    if not forms and (talk := _conversation(mail, routing, ctx, replies_today, reply_cap)):
+        return talk
     late = arrived >= ctx.campaign.deadline(deliverable)
     read: Summary | None = None
+    continuation: Continuation | None = None
     if deliverable == "summary":
         evidence = summary or SummaryEvidence(tuple(), {})
-        read = build_summary(mail, evidence.media, evidence.documents, history or History(), arrived)
+        read = build_summary(mail, evidence.media, evidence.documents, history, arrived)
         verdict, findings = judge_summary(mail, read, ctx)
     else:
         verdict, findings = judge(mail, forms, deliverable)
+        activities = [a for check in forms for a in check.result.read.activities]
+        continuation = continue_versions(history.sent, activities) if activities else None
     reply: ReplyKind = "ack" if verdict == "accepted" else "correction"
-    reason = f"verdict {verdict}"
-    if replies_today >= reply_cap:
-        reply, reason = "none", f"reply cap of {reply_cap} a day reached for this sender"
-    return Decision(mail.kind, reason, branch, matched_by, deliverable, late, verdict, reply, findings, forms, read)
+    reply, reason = _capped(reply, f"verdict {verdict}", replies_today, reply_cap)
+    standing = deliverable == "plan" and bool(history.activities)
+    return Decision(
+        mail.kind,
+        reason,
+        branch,
+        matched_by,
+        deliverable,
+        late,
+        verdict,
+        reply,
+        findings,
+        forms,
+        read,
+        None,
+        continuation,
+        standing,
+    )
+
+
+def _conversation(
+    mail: Mail, routing: Routing, ctx: Context, replies_today: int, reply_cap: int
+) -> Decision | None:
+    """A mail with no document that is not judged as a submission: a question or other words for a person, a
+    thank-you, a cloud link instead of the plan. None: judge it as a submission."""
+    intent = read_mail_intent(mail)
+    files = any(a.origin != "inline" for a in mail.attachments)
+    kind = ""
+    reply: ReplyKind = "none"
+    if intent.kind == "question" or (intent.kind == "other" and not files):
+        kind, reply = "for_person", ("forwarded" if ctx.campaign.conversation.notify_forwarded else "none")
+    elif intent.kind == "thanks" and not files:
+        kind = "thanks"
+    elif intent.kind == "link" and not files and routing.deliverable == "plan":
+        kind, reply = "link", "link"
+    if not kind:
+        return None
+    reply, reason = _capped(reply, f"{kind}: {intent.reason}", replies_today, reply_cap)
+    deliverable = routing.deliverable if kind == "link" else None
+    return Decision(kind, reason, routing.branch, routing.matched_by, deliverable, False, None, reply, (), (), None, intent)
+
+
+def _capped(reply: ReplyKind, reason: str, replies_today: int, reply_cap: int) -> tuple[ReplyKind, str]:
+    if reply != "none" and replies_today >= reply_cap:
+        return "none", f"reply cap of {reply_cap} a day reached for this sender"
+    return reply, reason
 
 
 def identify(mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context) -> tuple[Branch | None, str]:
-    """The roster branch: by address (From, then Reply-To), by display name, then by the form's organiser."""
-    for address in (mail.sender, mail.reply_to):
-        if address and (branch := ctx.roster.find_by_address(address.address)):
-            return branch, "address"
+    """The roster branch: by the From address, by its display name, then by the form's organiser. Never by
+    Reply-To: it may say where to answer, but anyone can write any address there."""
+    if branch := ctx.roster.find_by_address(mail.sender.address):
+        return branch, "address"
     if mail.sender.name and (branch := ctx.roster.find_by_name(mail.sender.name)):
         return branch, "name"
     for check in forms:

@@ -1,6 +1,6 @@
 """`examine`: from a parsed mail to the decision on it, the one path a poll, `retry` and `inspect` all walk:
-forms checked, the mail routed, the branch's history asked for (a summary's only), the summary's files read,
-decided. `history_of` is the ledger's answer for a routed mail (inspect may give an empty one)."""
+forms checked, the mail routed, the branch's history asked for (for a summary, or a mail that brings a document),
+the summary's files read, decided. `history_of` is the ledger's answer for a routed mail (inspect may give an empty one)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ def examine(
     ctx = services.ctx
     forms = check_forms(mail, ctx, services.convert)
     routing = route(mail, forms, ctx, arrived)
-    if mail.kind != "submission" or routing.deliverable != "summary":
+    summary = mail.kind == "submission" and routing.deliverable == "summary"
+    if mail.kind != "submission" or not (summary or forms):
         return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap)
-    evidence = gather_summary(mail, forms)
     history = history_of(mail, routing)
+    evidence = gather_summary(mail, forms) if summary else None
     return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap, evidence, history)
 
 

@@ -37,6 +37,7 @@ def record_decision(session: Session, message: MessageRow, decision: Decision) -
     message.deliverable = decision.deliverable
     message.late = decision.late
     message.verdict = decision.verdict
+    message.excerpt = decision.excerpt
     branch_key = history.branch_key(message.branch, message.sender)
     documents: dict[str, DocumentRow] = {}
     for position, check in enumerate(decision.documents):
@@ -53,11 +54,16 @@ def record_decision(session: Session, message: MessageRow, decision: Decision) -
         session.add(row)
         documents[attachment.name] = row
     session.flush()
+    continues = iter(decision.continuation.continues if decision.continuation else ())
     for check in decision.documents:
         document = documents[check.attachment.name]
         accepted = check.result.verdict == "accepted"
         for activity in check.result.read.activities:
-            activities.add_version(session, message.id, document.id, branch_key, activity_json(activity), accepted)
+            earlier = next(continues, None)
+            identity = earlier.identity if earlier is not None else None
+            activities.add_version(
+                session, message.id, document.id, branch_key, activity_json(activity), accepted, identity
+            )
     for item in decision.findings:
         finding = item.finding
         session.add(

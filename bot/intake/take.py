@@ -139,7 +139,7 @@ def take_in_mail(
 
     def history_of(mail: Mail, routing: Routing) -> History:
         branch = routing.branch.name if routing.branch else None
-        return history.summary_history(session, branch, mail.sender.address)
+        return history.branch_history(session, branch, mail.sender.address)
 
     decision = examine(mail, services, fetched.arrived, history_of, replies_today)
     message.status = "processed"
@@ -149,7 +149,7 @@ def take_in_mail(
     message.receipt = queries.receipt_for(message, services.ctx.campaign.year)
     queries.add_ref(session, fetched.ref, message, now)
     reply = queue_answer(session, message, mail, decision, services, now, backlog) if decision.reply != "none" else "none"
-    return Intake(message.id, "processed", mail.kind, reply)
+    return Intake(message.id, "processed", message.kind, reply)
 
 
 def _day_start(arrived: dt.datetime, services: Services) -> dt.datetime:

@@ -1,5 +1,5 @@
-"""What the ledger knew of a branch before a summary mail: its accepted activities (each one's current version),
-and the photos, videos, links and documents it sent with earlier summaries. Queries only."""
+"""What the ledger knew of a branch before a mail: its accepted activities and those it sent last (for a plan's
+new version), and the photos, videos, links and documents it sent with earlier summaries. Queries only."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session
 
+from bot.ledger import activities
 from bot.ledger.queries import utc
-from bot.ledger.schema import ActivityRow, MediaRow, MessageRow
-from bot.summary.records import History, Planned
+from bot.ledger.schema import MediaRow, MessageRow
+from bot.summary.records import History
 
 
 def branch_key(branch: str | None, sender: str) -> str:
@@ -18,18 +19,10 @@ def branch_key(branch: str | None, sender: str) -> str:
     return branch if branch is not None else f"sender:{sender}"
 
 
-def summary_history(session: Session, branch: str | None, sender: str, before: dt.datetime | None = None) -> History:
+def branch_history(session: Session, branch: str | None, sender: str, before: dt.datetime | None = None) -> History:
     """`before`: only what arrived before then (a mail looked at again after it was taken in)."""
     earlier = MessageRow.arrived_at < utc(before) if before is not None else true()
-    activities = session.execute(
-        select(ActivityRow)
-        .where(
-            ActivityRow.branch_key == branch_key(branch, sender),
-            ActivityRow.current.is_(True),
-            ActivityRow.accepted.is_(True),
-        )
-        .order_by(ActivityRow.id)
-    ).scalars()
+    key = branch_key(branch, sender)
     media = session.execute(
         select(MediaRow.kind, MediaRow.name, MediaRow.sha256)
         .join(MessageRow, MediaRow.message_pk == MessageRow.id)
@@ -37,7 +30,8 @@ def summary_history(session: Session, branch: str | None, sender: str, before: d
         .order_by(MediaRow.id)
     ).all()
     return History(
-        activities=tuple(Planned(a.id, a.title, a.start, a.end) for a in activities),
+        activities=activities.planned(activities.standing(session, key, before)),
+        sent=activities.planned(activities.latest(session, key, before)),
         media=frozenset(sha for _, _, sha in media if sha),
         documents=tuple(name for kind, name, _ in media if kind == "document"),
         media_sent=sum(kind in ("photo", "video", "link") for kind, _, _ in media),

@@ -50,7 +50,7 @@ class MessageRow(Base):
     sender: Mapped[str] = mapped_column(String(320), default="", index=True)
     sender_name: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    # submission | auto_reply | bounce | own
+    # submission | thanks | for_person | link | auto_reply | bounce | own | unauthenticated
     kind: Mapped[str] = mapped_column(String(16), default="")
     branch: Mapped[str | None] = mapped_column(Text, index=True)
     matched_by: Mapped[str] = mapped_column(String(16), default="")
@@ -58,6 +58,8 @@ class MessageRow(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     # accepted | needs_correction | unreadable | no_attachment, or None when nothing was judged
     verdict: Mapped[str | None] = mapped_column(String(24))
+    # What the sender wrote (without the quoted mail), first lines: for a mail held for a person.
+    excerpt: Mapped[str] = mapped_column(Text, default="")
     receipt: Mapped[str | None] = mapped_column(String(32), unique=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
 
@@ -99,16 +101,19 @@ class DocumentRow(Base):
 
 
 class ActivityRow(Base):
-    """One activity as one version of one form: a later form for the same activity supersedes it."""
+    """One activity as one version of one form. A later form's activity that continues this one (the same title,
+    or a renamed one with its dates, venue and modules: bot.intake.versions) shares its `identity`, one version up."""
 
     __tablename__ = "activities"
-    __table_args__ = (UniqueConstraint("branch_key", "title_key", "version"),)
+    __table_args__ = (UniqueConstraint("identity", "version", name="uq_activities_identity_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     document_pk: Mapped[int] = mapped_column(ForeignKey("documents.id"))
     branch_key: Mapped[str] = mapped_column(Text)
     title_key: Mapped[str] = mapped_column(Text)
+    # The id of the activity's first row; None only between its insert and the flush that gives it its id.
+    identity: Mapped[int | None] = mapped_column(Integer, index=True)
     version: Mapped[int] = mapped_column(Integer)
     current: Mapped[bool] = mapped_column(Boolean, index=True)
     accepted: Mapped[bool] = mapped_column(Boolean)

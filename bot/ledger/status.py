@@ -1,4 +1,10 @@
-"""Where each roster branch stands for each deliverable, derived from the ledger (never stored twice)."""
+"""Where each roster branch stands for each deliverable, derived from the ledger (never stored twice).
+
+A branch's standing comes from what it submitted, never from its last mail. A *version* of a deliverable is a
+mail that brought a document for it (read or not). The branch stands accepted once a version was accepted,
+whatever came after (a faulty or unreadable newer version is noted beside it: 已受理（新版本待修改）); before
+that, as its latest version was judged; with no version, missing. A thank-you, a question, a cloud link or a
+mail whose file is missing changes nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +15,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.ledger import activities
 from bot.ledger.queries import aware
-from bot.ledger.schema import ActivityRow, MessageRow, ReplyRow
+from bot.ledger.schema import MessageRow, ReplyRow
 from config import Roster
 
 
@@ -19,11 +26,12 @@ class BranchStatus:
     branch: str
     known: bool  # False for a sender the roster does not list
     deliverable: str
-    status: str  # accepted | needs_correction | unreadable | no_attachment | missing
-    versions: int
-    late: bool
-    last_arrived: dt.datetime | None
-    last_reply: str  # of the last mail: "ack sent", "correction pending", "none" (not answered); "" if no mail
+    status: str  # accepted | needs_correction | unreadable | missing
+    versions: int  # mails that brought a document for this deliverable
+    late: bool  # the mail the standing comes from came after the deadline
+    last_arrived: dt.datetime | None  # that mail's arrival (with no version: the latest mail about it, if any)
+    last_reply: str  # to that mail: "ack sent", "correction pending", "none" (not answered); "" if no mail
+    newer: str | None = None  # accepted, and a newer version was not: that version's verdict
 
 
 @dataclass(frozen=True)
@@ -37,41 +45,59 @@ class FailedMessage:
     error: str  # the traceback's last line
 
 
+VERSION_VERDICTS = frozenset({"accepted", "needs_correction", "unreadable"})
+
+
 def branch_statuses(
     session: Session, roster: Roster, deliverables: tuple[str, ...] = ("plan", "summary")
 ) -> list[BranchStatus]:
     messages = session.execute(
         select(MessageRow)
-        .where(MessageRow.status == "processed", MessageRow.kind == "submission")
-        .order_by(MessageRow.arrived_at)
+        .where(MessageRow.status == "processed", MessageRow.deliverable.is_not(None))
+        .where(MessageRow.kind.in_(("submission", "link")))
+        .order_by(MessageRow.arrived_at, MessageRow.id)
     ).scalars()
     by_key: dict[tuple[str, str], list[MessageRow]] = {}
     for message in messages:
         owner = message.branch or f"（未知发件人）{message.sender}"
         by_key.setdefault((owner, message.deliverable or "plan"), []).append(message)
     replies = _last_replies(session)
-    rows: list[BranchStatus] = []
     names = [b.name for b in roster.branches]
     unknown = sorted({owner for owner, _ in by_key if owner not in names})
-    for owner in [*names, *unknown]:
-        for deliverable in deliverables:
-            history = by_key.get((owner, deliverable), [])
-            if not history and owner in unknown:
-                continue
-            last = history[-1] if history else None
-            rows.append(
-                BranchStatus(
-                    branch=owner,
-                    known=owner in names,
-                    deliverable=deliverable,
-                    status=(last.verdict or "missing") if last else "missing",
-                    versions=len(history),
-                    late=bool(last and last.late),
-                    last_arrived=aware(last.arrived_at) if last else None,
-                    last_reply=replies.get(last.id, "none") if last else "",
-                )
-            )
-    return rows
+    return [
+        _standing(owner, owner in names, deliverable, by_key.get((owner, deliverable), []), replies)
+        for owner in [*names, *unknown]
+        for deliverable in deliverables
+        if owner in names or by_key.get((owner, deliverable))
+    ]
+
+
+def _standing(
+    owner: str, known: bool, deliverable: str, mails: list[MessageRow], replies: dict[int, str]
+) -> BranchStatus:
+    versions = [m for m in mails if m.kind == "submission" and m.verdict in VERSION_VERDICTS]
+    shown: MessageRow | None
+    accepted = [m for m in versions if m.verdict == "accepted"]
+    if accepted:
+        # Late is whether the plan (or summary) first stood in time; its latest accepted version is the one shown.
+        status, late, shown = "accepted", bool(accepted[0].late), accepted[-1]
+        newer = versions[-1].verdict if versions[-1] is not accepted[-1] else None
+    elif versions:
+        status, late, shown, newer = str(versions[-1].verdict), bool(versions[-1].late), versions[-1], None
+    else:
+        status, late, newer = "missing", False, None
+        shown = mails[-1] if mails else None
+    return BranchStatus(
+        branch=owner,
+        known=known,
+        deliverable=deliverable,
+        status=status,
+        versions=len(versions),
+        late=late,
+        last_arrived=aware(shown.arrived_at) if shown is not None else None,
+        last_reply=replies.get(shown.id, "none") if shown is not None else "",
+        newer=newer,
+    )
 
 
 def _last_replies(session: Session) -> dict[int, str]:
@@ -117,13 +143,9 @@ def progress_of(start: dt.date | None, end: dt.date | None, summarised: bool, to
 
 
 def activity_progress(session: Session, now: dt.datetime, zone: dt.tzinfo) -> list[ActivityProgress]:
-    """Every accepted activity (its current version) and where it stands at `now`."""
+    """Every accepted activity (of each branch's standing plan) and where it stands at `now`."""
     today = now.astimezone(zone).date()
-    rows = session.execute(
-        select(ActivityRow)
-        .where(ActivityRow.current.is_(True), ActivityRow.accepted.is_(True))
-        .order_by(ActivityRow.branch_key, ActivityRow.id)
-    ).scalars()
+    rows = sorted(activities.standing(session), key=lambda row: (row.branch_key, row.id))
     return [
         ActivityProgress(
             row.branch_key,

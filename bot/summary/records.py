@@ -17,19 +17,23 @@ MatchedBy = Literal["title", "only", "all", ""]
 
 @dataclass(frozen=True)
 class Planned:
-    """One of the branch's accepted activities (its current version), as the ledger knows it."""
+    """One of the branch's activities (one version of it), as the ledger knows it."""
 
     key: int  # the ActivityRow's id
     title: str
     start: dt.date | None
     end: dt.date | None
+    identity: int = 0  # the activity across versions: its first row's id
+    venue: str = ""
+    modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class History:
     """What the ledger knew of the branch before this mail."""
 
-    activities: tuple[Planned, ...] = ()
+    activities: tuple[Planned, ...] = ()  # its accepted activities: those of its latest accepted plan
+    sent: tuple[Planned, ...] = ()  # the activities of the latest plan it sent, accepted or not
     media: frozenset[str] = frozenset()  # SHA-256 of every file the branch sent with a summary
     documents: tuple[str, ...] = ()  # names of the summary documents it sent
     media_sent: int = 0  # photos, videos and media links it sent

@@ -39,7 +39,7 @@ class MailFact:
     arrived: dt.datetime
     recorded: dt.datetime
     status: str  # processed | failed | duplicate
-    kind: str  # submission | auto_reply | bounce | own, "" when processing failed
+    kind: str  # submission | thanks | for_person | link | auto_reply | bounce | own..., "" when processing failed
     sender: str
     sender_name: str
     subject: str
@@ -54,6 +54,7 @@ class MailFact:
     # A reply queued for it (of any status). A judged submission without one was over the sender's daily
     # reply cap: the only reason `decide` answers a submission with none.
     replied: bool = True
+    excerpt: str = ""  # what a mail for a person said, first lines
 
 
 @dataclass(frozen=True)

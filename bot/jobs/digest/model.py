@@ -221,7 +221,7 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         missing_listed=listed,
         missing=missing(snapshot.statuses, roster, activities, listed, campaign, now),
         late=late(snapshot.statuses, campaign),
-        set_aside=set_aside(snapshot.mails, snapshot.replies, zone),
+        set_aside=set_aside(snapshot.mails, snapshot.replies, zone, campaign.conversation.notify_forwarded),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),
         health=health(snapshot, local_now),
@@ -345,14 +345,16 @@ def late(statuses: Iterable[BranchStatus], campaign: Campaign) -> tuple[Late, ..
     return tuple(sorted(rows, key=lambda r: r.arrived, reverse=True))
 
 
-def set_aside(mails: Iterable[MailFact], replies: Iterable[ReplyFact], zone: dt.tzinfo) -> tuple[SetAside, ...]:
+def set_aside(
+    mails: Iterable[MailFact], replies: Iterable[ReplyFact], zone: dt.tzinfo, notify_forwarded: bool = True
+) -> tuple[SetAside, ...]:
     """Mail a person must look at: failed processing, unknown senders, bounces, replies the server refused,
     and mail left unanswered because its sender had reached the daily reply cap (a mail loop, often)."""
     rows: list[SetAside] = []
     for m in mails:
-        reason = _aside_reason(m)
+        reason = _aside_reason(m, notify_forwarded)
         if reason:
-            detail = m.error if reason == "failed" else (m.receipt or "")
+            detail = m.error if reason == "failed" else _detail(m)
             rows.append(SetAside(m.arrived.astimezone(zone), reason, _sender(m), m.subject, detail, m.pk))
     for r in replies:
         if r.status == "failed":
@@ -361,20 +363,29 @@ def set_aside(mails: Iterable[MailFact], replies: Iterable[ReplyFact], zone: dt.
     return tuple(sorted(rows, key=lambda r: r.at, reverse=True))
 
 
-def _aside_reason(mail: MailFact) -> str:
+def _aside_reason(mail: MailFact, notify_forwarded: bool) -> str:
     if mail.status == "failed":
         return "failed"
     if mail.status != "processed":
         return ""
     if mail.kind == "bounce":
         return "bounce"
+    if mail.kind == "for_person":  # a question, or other words the bot does not answer
+        # Its short note not sent: the cap was reached, as an autoresponder answering every note reaches it.
+        return "reply_capped" if notify_forwarded and not mail.replied else "for_person"
     if mail.kind == "unauthenticated":  # a roster address the receiving server did not vouch for
         return "unauthenticated"
-    if mail.kind == "submission" and mail.verdict is not None and not mail.replied:
+    if (mail.kind == "link" or (mail.kind == "submission" and mail.verdict is not None)) and not mail.replied:
         return "reply_capped"
     if mail.kind == "submission" and mail.branch is None:
         return "unknown_sender"
     return ""
+
+
+def _detail(mail: MailFact) -> str:
+    """What staff read under a mail set aside: its receipt, and for a mail for a person what it said."""
+    said = " ".join(mail.excerpt.split())
+    return "；".join(part for part in (mail.receipt or "", f"来信：{said}" if said else "") if part)
 
 
 def sent_since(replies: Iterable[ReplyFact], since: dt.datetime, now: dt.datetime) -> tuple[tuple[str, int], ...]:

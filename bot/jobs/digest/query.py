@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
-from bot.ledger import queries
-from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow, StateRow
+from bot.ledger import activities, queries
+from bot.ledger.schema import FindingRow, MessageRow, ReplyRow, StateRow
 from bot.ledger.status import branch_statuses
 from config import Roster
 from parsers.records import Contact
@@ -39,7 +39,7 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
     m = MessageRow
     columns = (m.id, m.arrived_at, m.recorded_at, m.status, m.kind, m.sender, m.sender_name, m.subject, m.branch)
     rows = session.execute(
-        select(*columns, m.deliverable, m.verdict, m.late, m.receipt, m.error, m.attempts).order_by(m.id)
+        select(*columns, m.deliverable, m.verdict, m.late, m.receipt, m.error, m.attempts, m.excerpt).order_by(m.id)
     )
     return tuple(
         MailFact(
@@ -60,6 +60,7 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
             attempts=row.attempts,
             problems=tuple(problems.get(row.id, ())),
             replied=row.id in replied,
+            excerpt=row.excerpt or "",
         )
         for row in rows
     )
@@ -71,16 +72,25 @@ def _last_line(trace: str) -> str:
 
 
 def read_activities(session: Session) -> tuple[PlannedActivity, ...]:
-    """The current version of every activity, with the message that brought it."""
-    query = (
-        select(ActivityRow, MessageRow.branch, MessageRow.receipt, MessageRow.arrived_at)
-        .join(MessageRow, MessageRow.id == ActivityRow.message_pk)
-        .where(ActivityRow.current.is_(True))
-        .order_by(ActivityRow.id)
-    )
+    """Every branch's activities as its plan stands (bot.ledger.activities.as_it_stands), each with the message
+    that brought it: an activity sent in several versions is there once."""
+    rows = activities.as_it_stands(session)
+    mails = {
+        m.id: m
+        for m in session.execute(
+            select(MessageRow).where(MessageRow.id.in_({row.message_pk for row, _ in rows}))
+        ).scalars()
+    }
     return tuple(
-        planned(json.loads(row.data), branch or "", receipt or "", queries.aware(arrived), row.version, row.accepted)
-        for row, branch, receipt, arrived in session.execute(query)
+        planned(
+            json.loads(row.data),
+            mails[row.message_pk].branch or "",
+            mails[row.message_pk].receipt or "",
+            queries.aware(mails[row.message_pk].arrived_at),
+            row.version,
+            accepted,
+        )
+        for row, accepted in sorted(rows, key=lambda item: item[0].id)
     )
 
 
