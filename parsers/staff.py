@@ -151,6 +151,9 @@ class StaffCheck:
 
     ok: bool
     address: str
+    # The From is a staff address, vouched for or not: the mail is meant as commands (refused when not ok),
+    # not a branch's mail for the ordinary walk.
+    staff_address: bool
     method: str  # the required method that passed ("dmarc", "dkim"); "" when refused
     reason: str
     reason_zh: str
@@ -164,7 +167,9 @@ def staff_sender(mail: Mail, staff_addresses: Collection[str], require: Collecti
     staff = {a.strip().lower() for a in staff_addresses}
     check = mail.sender_check
     if not address or address not in staff:
-        return _refused(address, f"{address or 'no From'} is not a staff address", "发件地址不是工作人员地址")
+        return StaffCheck(
+            False, address, False, "", f"{address or 'no From'} is not a staff address", "发件地址不是工作人员地址"
+        )
     if mail.kind != "submission":
         return _refused(address, f"{mail.kind} mail carries no commands", "自动回复或退信不是指令")
     if check.result == "fail":
@@ -181,11 +186,12 @@ def staff_sender(mail: Mail, staff_addresses: Collection[str], require: Collecti
             f"no {' or '.join(wanted)} pass for {address.rpartition('@')[2]} ({check.reason})",
             f"收信服务器没有证实这封邮件确由该地址发出（需要 {' 或 '.join(m.upper() for m in wanted)} 验证通过）",
         )
-    return StaffCheck(True, address, method, f"staff {address}: {method}=pass", f"{method.upper()} 验证通过")
+    return StaffCheck(True, address, True, method, f"staff {address}: {method}=pass", f"{method.upper()} 验证通过")
 
 
 def _refused(address: str, reason: str, reason_zh: str) -> StaffCheck:
-    return StaffCheck(False, address, "", reason, reason_zh)
+    """A staff address whose mail cannot be taken as from them."""
+    return StaffCheck(False, address, True, "", reason, reason_zh)
 
 
 def read_commands(text: str, branches: Mapping[str, Collection[str]]) -> tuple[CommandLine, ...]:

@@ -71,7 +71,9 @@ def test_golden_staff_mail(path: Path) -> None:
     mail = parse_message(path.read_bytes(), frozenset({"kepu@example.org"}), frozenset({"mx.example.org"}))
     assert not mail.problems
     check = staff_sender(mail, STAFF, REQUIRE)
-    assert (check.ok, check.method) == (expected["staff"]["ok"], expected["staff"]["method"]), check.reason
+    assert {"staff_address": check.staff_address, "ok": check.ok, "method": check.method} == expected["staff"], (
+        check.reason
+    )
     assert check.reason and (check.ok or check.reason_zh)
     assert [as_data(c) for c in read(new_text(mail.body_text))] == expected["commands"]
 
@@ -349,14 +351,14 @@ def test_a_pass_for_another_domain_does_not_vouch_for_staff() -> None:
 def test_a_failure_refuses_whatever_else_passed() -> None:
     raw = mail_from("liming_kepu@qq.com", "mx.example.org; dkim=pass header.d=qq.com; dmarc=fail header.from=qq.com")
     result = staff_sender(parse_message(raw, authserv_ids=frozenset({"mx.example.org"})), STAFF, REQUIRE)
-    assert (result.ok, result.address) == (False, "liming_kepu@qq.com")
+    assert (result.ok, result.staff_address, result.address) == (False, True, "liming_kepu@qq.com")
     assert "dmarc=fail" in result.reason and "冒名" in result.reason_zh
 
 
 def test_not_staff_and_automatic_mail_are_refused_with_reasons() -> None:
     results = "mx.example.org; dmarc=pass"
     stranger = staff_sender(parse_message(mail_from("someone@qq.com", results)), STAFF, REQUIRE)
-    assert (stranger.ok, stranger.reason_zh) == (False, "发件地址不是工作人员地址")
+    assert (stranger.ok, stranger.staff_address, stranger.reason_zh) == (False, False, "发件地址不是工作人员地址")
     auto = mail_from("liming_kepu@qq.com", results, headers=("Auto-Submitted: auto-replied",))
     assert check(auto) == (False, "")
 
