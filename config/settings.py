@@ -16,7 +16,7 @@ from config.errors import ConfigError
 
 ENV_PREFIX = "SUBBOT_"
 # Keys whose environment value is a comma-separated list.
-_LISTS = frozenset({"own_addresses", "to", "authserv_ids"})
+_LISTS = frozenset({"own_addresses", "to", "authserv_ids", "addresses", "authenticated_by"})
 # Keys that mean something for one type of mailbox only, and the other type's key for the same purpose.
 IMAP_ONLY = {"processed_keyword": "processed_flag", "sent_folder": "sent_path"}
 MAILDIR_ONLY = {value: key for key, value in IMAP_ONLY.items()}
@@ -113,11 +113,42 @@ class DigestSettings(_Section):
         return tuple(a.strip() for a in value)
 
 
+# What the receiving server may have checked of a staff mail for its commands to be taken. SPF is not among
+# them: it vouches for the sending server, and a shared provider's server sends for all its users.
+STAFF_METHODS = ("dmarc", "dkim")
+
+
+class StaffSettings(_Section):
+    """Who may command the bot by mail (parsers.staff), and which of the receiving server's checks must pass."""
+
+    addresses: tuple[str, ...] = ()
+    authenticated_by: tuple[str, ...] = STAFF_METHODS
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"不是邮箱地址：{bad}")
+        return tuple(dict.fromkeys(a.strip().lower() for a in value))
+
+    @field_validator("authenticated_by")
+    @classmethod
+    def _methods(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        methods = tuple(dict.fromkeys(m.strip().lower() for m in value))
+        if not methods:
+            raise ValueError("至少要有一种验证方式：dmarc 或 dkim")
+        if bad := [m for m in methods if m not in STAFF_METHODS]:
+            raise ValueError(f"只能是 dmarc 或 dkim，而不是 {bad}（spf 只证明发信的服务器，不证明发件人）")
+        return methods
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     mailbox: MailboxSettings = MailboxSettings()
     smtp: SmtpSettings = SmtpSettings()
     digest: DigestSettings = DigestSettings()
+    staff: StaffSettings = StaffSettings()
     # Secrets: filled from SUBBOT_IMAP_PASSWORD / SUBBOT_SMTP_PASSWORD or their *_FILE variants.
     imap_password: str = Field(default="", repr=False)
     smtp_password: str = Field(default="", repr=False)
@@ -149,11 +180,29 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
             )
     _apply_environment(data, env)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
         raise ConfigError(path or "环境变量", key, first["msg"].removeprefix("Value error, ")) from exc
+    _check_staff(settings, path)
+    return settings
+
+
+def _check_staff(settings: Settings, path: Path | None) -> None:
+    """Staff commands across sections: the bot never reads its own mail, and without the receiving server's
+    name anyone could write the Authentication-Results that vouch for a staff address."""
+    if own := sorted(set(settings.staff.addresses) & settings.own()):
+        raise ConfigError(
+            path or "环境变量", "staff.addresses", f"{own} 是机器人自己的地址：机器人不读自己地址发来的邮件"
+        )
+    if settings.staff.addresses and not settings.mailbox.authserv_ids:
+        raise ConfigError(
+            path or "环境变量",
+            "mailbox.authserv_ids",
+            "设置了 staff.addresses 就必须填写收信服务器的名字（Authentication-Results 的第一个词）："
+            "否则无法分辨服务器写的验证结果与冒名者自己写的，工作人员的指令就可能被伪造",
+        )
 
 
 def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> None:
@@ -162,6 +211,7 @@ def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> None:
         "mailbox": MailboxSettings,
         "smtp": SmtpSettings,
         "digest": DigestSettings,
+        "staff": StaffSettings,
     }
     for section, model in sections.items():
         for name in model.model_fields:

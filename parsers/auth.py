@@ -49,6 +49,9 @@ class SenderCheck:
     result: AuthResult
     reason: str
     authserv_id: str = ""
+    # The methods that passed for the From's own domain ("dmarc", "dkim", "spf"), whatever the result says:
+    # a caller that trusts only some methods (staff commands: DMARC or DKIM) asks which.
+    methods: frozenset[str] = frozenset()
 
 
 NO_RESULTS = SenderCheck("unknown", "no Authentication-Results from the receiving server")
@@ -95,17 +98,28 @@ def check_sender(values: Sequence[str], sender: str, authserv_ids: frozenset[str
     server = trusted[0].authserv_id
     checks = [check for results in trusted for check in results.checks]
     domain = sender.rpartition("@")[2].lower()
+    methods = frozenset(c.method for c in checks if c.result == "pass" and _vouches_for(c, domain))
     if failed := [c for c in checks if c.method == "dmarc" and c.result == "fail"]:
-        return SenderCheck("fail", f"dmarc=fail for {failed[0].prop('header.from') or domain}", server)
+        return SenderCheck("fail", f"dmarc=fail for {failed[0].prop('header.from') or domain}", server, methods)
     if any(c.method == "dmarc" and c.result == "pass" for c in checks):
-        return SenderCheck("pass", "dmarc=pass", server)
+        return SenderCheck("pass", "dmarc=pass", server, methods)
     for check in checks:
         if check.result == "pass" and domain and aligned(_domain_of(check), domain):
-            return SenderCheck("pass", f"{check.method}=pass for {_domain_of(check)}", server)
+            return SenderCheck("pass", f"{check.method}=pass for {_domain_of(check)}", server, methods)
     if failed := [c for c in checks if c.method in ("dkim", "spf") and c.result == "fail"]:
-        return SenderCheck("fail", f"{failed[0].method}=fail and nothing passed for {domain}", server)
-    return SenderCheck("unknown", "no decisive result for the From domain", server)
+        return SenderCheck("fail", f"{failed[0].method}=fail and nothing passed for {domain}", server, methods)
+    return SenderCheck("unknown", "no decisive result for the From domain", server, methods)
 
+
+def _vouches_for(check: Check, domain: str) -> bool:
+    """Whether a pass is for `domain`: DMARC is always about the From domain (its header.from, when
+    written, must be it); a DKIM or SPF pass only when its domain is aligned with it."""
+    if not domain:
+        return False
+    if check.method == "dmarc":
+        written = check.prop("header.from")
+        return not written or written.strip(".") == domain.strip(".")
+    return check.method in ("dkim", "spf") and aligned(_domain_of(check), domain)
 
 def aligned(checked: str, domain: str) -> bool:
     """Relaxed alignment without a public-suffix list: the same domain, or one a sub-domain of the other.

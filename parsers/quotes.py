@@ -38,9 +38,11 @@ _HEADER = re.compile(
 )
 _HEADER_WINDOW = 5
 # The bot's own replies quoted without any header (a client we do not know): their opening sentence, as
-# replies/templates/*.txt write it (tests/test_quotes.py renders the templates to keep this true).
+# replies/templates/*.txt write it (tests/test_quotes.py renders the templates to keep this true). The staff's
+# digest too: staff answer it with commands, and it prints the command that settles each item.
 _OUR_OPENING = re.compile(
-    r"已于[^\n]{0,60}?收到您(?:报送的|的邮件)|^我们尚未收到贵单位的|^贵单位报送的[^\n]{0,60}?还需修改后才能受理"
+    r"已于[^\n]{0,60}?收到您(?:报送的|的邮件)|^我们尚未收到贵单位的|^贵单位报送的[^\n]{0,60}?还需修改后才能受理|"
+    r"^每日报送摘要\s*·"
 )
 _SALUTATION = re.compile(r"[:：]$")
 _MAX_SALUTATION = 40

@@ -195,3 +195,18 @@ def test_each_reply_of_ours_quoted_bare_is_history(name: str) -> None:
     for reason in ("missing", "correction"):
         rendered = env.get_template(f"{name}.txt").render(context, reason=reason, sender_name="第三支部")
         assert new_text("好的，马上改\n\n" + rendered) == "好的，马上改", rendered
+
+
+def test_the_staff_digest_quoted_bare_is_history() -> None:
+    """Staff answer the digest with commands; quoted with no header, it is cut from its heading on (the
+    campaign's name above the heading stays: one line that commands nothing)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    context = {"campaign": "2021年石油科普活动", "day": "2021年5月10日", "arrivals_more": 0, "set_aside_more": 0}
+    rendered = env.get_template("digest.txt").render(context, waiting_count=0, office="中国石油学会科普咨询部")
+    assert "每日报送摘要 · 2021年5月10日" in rendered
+    assert new_text("通过 P2021-0009 电话已确认\n\n" + rendered) == "通过 P2021-0009 电话已确认\n\n2021年石油科普活动"

@@ -23,7 +23,7 @@ def test_the_example_file_loads_and_documents_every_key() -> None:
     settings = load_settings(EXAMPLE, {})
     assert (settings.mailbox.type, settings.mailbox.security, settings.smtp.security) == ("imap", "ssl", "ssl")
     text = EXAMPLE.read_text(encoding="utf-8")
-    for section in (settings.bot, settings.mailbox, settings.smtp):
+    for section in (settings.bot, settings.mailbox, settings.smtp, settings.digest, settings.staff):
         for key in type(section).model_fields:
             assert f"{key} =" in text, f"{key} is not documented in bot.example.toml"
 
@@ -112,3 +112,42 @@ def test_a_processed_folder_that_is_no_folder_name_is_refused(tmp_path: Path, ki
 
 def test_idle_can_be_turned_off_from_the_environment() -> None:
     assert load_settings(EXAMPLE, {"SUBBOT_MAILBOX_IDLE": "false"}).mailbox.idle is False
+
+
+def _staff(tmp_path: Path, staff: str, mailbox: str = 'authserv_ids = ["mx.society.org.cn"]') -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(f"[mailbox]\n{mailbox}\n[staff]\n{staff}\n", encoding="utf-8")
+    return path
+
+
+def test_staff_addresses_are_lower_cased_and_need_dmarc_or_dkim(tmp_path: Path) -> None:
+    settings = load_settings(_staff(tmp_path, 'addresses = ["ZhangLi@Society.org.cn ", "zhangli@society.org.cn"]'), {})
+    assert settings.staff.addresses == ("zhangli@society.org.cn",)
+    assert settings.staff.authenticated_by == ("dmarc", "dkim")
+    assert load_settings(None, {}).staff.addresses == ()  # never taken from [digest] to
+    env = {"SUBBOT_STAFF_ADDRESSES": "a@society.org.cn,b@society.org.cn", "SUBBOT_STAFF_AUTHENTICATED_BY": "DKIM"}
+    settings = load_settings(_staff(tmp_path, ""), env)
+    assert (settings.staff.addresses, settings.staff.authenticated_by) == (
+        ("a@society.org.cn", "b@society.org.cn"),
+        ("dkim",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("staff", "mailbox", "key", "words"),
+    [
+        ('authenticated_by = ["spf"]', "", "staff.authenticated_by", "spf 只证明发信的服务器"),
+        ("authenticated_by = []", "", "staff.authenticated_by", "至少要有一种验证方式"),
+        ('addresses = ["zhangli"]', "", "staff.addresses", "不是邮箱地址"),
+        ('addresses = ["kepu@example.org"]', "", "staff.addresses", "机器人自己的地址"),
+        ('addresses = ["zhangli@society.org.cn"]', "authserv_ids = []", "mailbox.authserv_ids", "冒名者"),
+    ],
+)
+def test_staff_settings_are_refused_with_the_key_and_why(
+    tmp_path: Path, staff: str, mailbox: str, key: str, words: str
+) -> None:
+    path = _staff(tmp_path, staff, *([mailbox] if mailbox else []))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {})
+    assert (caught.value.key, caught.value.path) == (key, str(path))
+    assert words in caught.value.problem
