@@ -102,6 +102,9 @@ def build_services(settings: Settings, ctx: Context) -> Services:
         blank_form=write_form(form_layout(ctx.campaign)),
         media=ContentStore(settings.bot.data_dir, MEDIA),
         spills=settings.bot.data_dir / "spool",
+        raw=ContentStore(settings.bot.data_dir, RAW),
+        staff_addresses=frozenset(settings.staff.addresses),
+        staff_checks=tuple(settings.staff.authenticated_by),
     )
 
 

@@ -72,6 +72,20 @@ def _mailbox_side(args: argparse.Namespace, settings: Settings, ctx: Context) ->
         from bot.commands import messages
 
         return messages.retry(app, args.message, now)
+    if args.command in STAFF_VERBS:
+        from bot.commands.staff import act
+
+        return act(
+            app,
+            now,
+            args.command,
+            receipt=getattr(args, "receipt", None),
+            branch=getattr(args, "branch", None),
+            deliverable=getattr(args, "deliverable", None),
+            text=getattr(args, "text", None) or getattr(args, "note", None) or "",
+            flags=frozenset(flag for flag in ("notify", "add_address") if getattr(args, flag, False)),
+            as_json=args.json,
+        )
     if args.command == "remind":
         from bot.commands.remind import remind
 
@@ -126,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument("--send", action="store_true", help="立即发送今天的摘要（每个收件人每天只发一次）")
     export = commands.add_parser("export", help="导出汇总表（.xlsx）")
     export.add_argument("--xlsx", type=Path, required=True, metavar="FILE.xlsx")
+    _staff_parsers(commands)
     inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
     inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")
     inspect.add_argument("--json", action="store_true", help="每封邮件输出一行 JSON")
@@ -134,6 +149,40 @@ def _parser() -> argparse.ArgumentParser:
     roster_check.add_argument("file", type=Path, metavar="FILE")
     roster_check.add_argument("--json", action="store_true", help="输出一行 JSON")
     return parser
+
+
+STAFF_VERBS = ("accept", "ask", "exempt", "unexempt", "assign", "release", "resend", "note", "done")
+_RECEIPT_HELP = "回执号或登记号，如 P2021-0009"
+
+
+def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Staff overruling the bot: the same commands staff may send by mail, one a line."""
+
+    def add(name: str, help_text: str, *, receipt: bool = True) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, help=help_text)
+        if receipt:
+            parser.add_argument("receipt", metavar="RECEIPT", help=_RECEIPT_HELP)
+        parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+        return parser
+
+    accept = add("accept", "人工受理一份有问题的材料")
+    accept.add_argument("--note", help="说明（记入账本，通知时告诉单位）")
+    accept.add_argument("--notify", action="store_true", help="同时给单位发受理回执")
+    ask = add("ask", "以工作人员的话给单位发修改意见（回复其邮件）")
+    ask.add_argument("text", metavar="TEXT", help="要单位修改的内容")
+    for name, help_text in (("exempt", "豁免某单位的某项材料（不再提醒）"), ("unexempt", "取消豁免")):
+        parser = add(name, help_text, receipt=False)
+        parser.add_argument("branch", metavar="BRANCH", help="单位名称或别名")
+        parser.add_argument("deliverable", choices=("plan", "summary"), help="plan：筹备方案；summary：活动总结")
+        parser.add_argument("--note", help="说明（记入账本）")
+    assign = add("assign", "把一封名单外或被暂扣的来信记在某单位名下")
+    assign.add_argument("branch", metavar="BRANCH", help="单位名称或别名")
+    assign.add_argument("--add-address", dest="add_address", action="store_true", help="并把发件地址登记为该单位的地址")
+    add("release", "放行一封被暂扣的来信（发件人未通过验证、转人工、已达回复上限），按普通来信处理")
+    add("resend", "重发给某封来信的最后一封回复")
+    note = add("note", "为一封来信添加备注")
+    note.add_argument("text", metavar="TEXT")
+    add("done", "标记一封转人工的来信为已处理")
 
 
 if __name__ == "__main__":

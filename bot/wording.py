@@ -17,6 +17,7 @@ STANDING_NAMES = {
     "needs_correction": "待修改",
     "unreadable": "待修改",
     "no_attachment": "待修改",
+    "exempt": "豁免",
     "missing": "未报送",
 }
 # What became of one mail.
@@ -32,6 +33,9 @@ OUTCOME_NAMES = {
     "bounce": "退信",
     "unauthenticated": "发件人未通过验证",
     "unjudged": "未判定",
+    "exempt": "豁免",
+    "staff": "工作人员指令",
+    "staff_refused": "未执行的工作人员指令",
     "thanks": "回复致谢（无需处理）",
     "for_person": "转工作人员",
     "link": "发来网盘链接（已请其以附件发送）",
@@ -39,6 +43,7 @@ OUTCOME_NAMES = {
 # Why a mail was set aside for a person.
 ASIDE_NAMES = {
     "for_person": "来信需人工回复（提问或其他事项）",
+    "staff_refused": "未执行的工作人员指令（发件人不是工作人员地址，或收信服务器未验证）",
     "failed": "处理失败",
     "unknown_sender": "名单外来信",
     "bounce": "退信",
@@ -54,6 +59,23 @@ REPLY_NAMES = {
     "suppressed": "不回复（启用前的旧邮件）",
     "link": "网盘链接说明",
     "forwarded": "已转人工告知",
+    "staff": "指令执行结果",
+    "staff_accept": "人工受理通知",
+    "staff_ask": "人工修改意见",
+}
+VERB_NAMES = {
+    "accept": "通过",
+    "ask": "请修改",
+    "exempt": "豁免",
+    "unexempt": "取消豁免",
+    "assign": "转给",
+    "release": "放行",
+    "resend": "重发",
+    "note": "备注",
+    "done": "已处理",
+    "handled": "已在邮箱中回复",
+    "refused_mail": "拒绝执行的指令邮件",
+    "unread": "无法识别的指令",
 }
 REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未发送", "failed": "发送失败"}
 # Beside an accepted standing, when a newer version was not accepted.

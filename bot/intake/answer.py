@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import wording
 from bot.intake.decide import Decision, with_document
 from bot.intake.services import Services
+from bot.ledger import queries
 from bot.ledger.queries import aware
 from bot.ledger.schema import MessageRow
 from bot.outgoing.compose import FileToAttach, Thread, one_line, reply_prefix
@@ -39,15 +40,18 @@ def queue_answer(
     assert message.receipt is not None
     context = reply_context(mail, decision, message.receipt, message.arrived_at, services)
     form = FileToAttach(f"{services.ctx.campaign.form.title}.docx", services.blank_form)
+    # A mail taken in again (staff released it) may have been answered before: this answer stands beside that one.
+    earlier = queries.letters_about(session, message.id)
     letter = Letter(
         kind=decision.reply,
         rendered=services.letterhead.renderer.render(decision.template, context),
         to=(mail.reply_to or mail.sender).address,
-        key=f"{message.receipt}.{message.sha256[:16]}",
+        key=f"{message.receipt}.{message.sha256[:16]}" + (f".{earlier}" if earlier else ""),
         marker=message.receipt,
         thread=Thread(mail.message_id, mail.references, mail.subject),
         files=[form] if context["attached_form"] else [],
-        message_pk=message.id,
+        message_pk=None if earlier else message.id,
+        about_pk=message.id if earlier else None,
         branch=message.branch,
         reason=BACKLOG if backlog else "",
         suppressed=backlog,

@@ -86,8 +86,13 @@ class Routing:
     deliverable: Deliverable
 
 
-def route(mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime) -> Routing:
+def route(
+    mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime, credited: str | None = None
+) -> Routing:
+    """`credited`: the branch staff said the mail is (`subbot assign`), whoever sent it."""
     branch, matched_by = identify(mail, forms, ctx)
+    if credited is not None and (chosen := ctx.roster.find_by_name(credited)) is not None:
+        branch, matched_by = chosen, "staff"
     return Routing(branch, matched_by, which_deliverable(mail, forms, ctx, arrived))
 
 
@@ -101,17 +106,22 @@ def decide(
     reply_cap: int,
     summary: SummaryEvidence | None = None,
     history: History | None = None,
+    released: bool = False,
 ) -> Decision:
     """`summary` is the evidence on a summary mail's files and `history` what the ledger knew of the branch's
-    summaries and accepted activities (none if not given)."""
+    summaries and accepted activities (none if not given). A mail staff `released` is held by nothing: not its
+    sender's authentication, not the reply cap, and its words are read as a submission's."""
     branch, matched_by, deliverable = routing.branch, routing.matched_by, routing.deliverable
     if mail.kind != "submission":
         return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), forms)
-    if forged := unauthenticated_sender(mail, ctx):  # held for staff: no branch, nothing taken from it, no reply
+    forged = None if released else unauthenticated_sender(mail, ctx)
+    if forged:  # held for staff: no branch, nothing taken from it, no reply
         reason = f"sender not authenticated: {mail.sender_check.reason}"
         return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
+    if released:
+        replies_today = 0
     history = history or History()
-    if not forms and (talk := _conversation(mail, routing, ctx, replies_today, reply_cap)):
+    if not forms and not released and (talk := _conversation(mail, routing, ctx, replies_today, reply_cap)):
         return talk
     late = arrived >= ctx.campaign.deadline(deliverable)
     read: Summary | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.intake.decide import Decision, Routing, decide, route
 from bot.intake.evidence import check_forms, gather_summary
@@ -17,17 +18,32 @@ HistoryOf = Callable[[Mail, Routing], History]
 
 
 def examine(
-    mail: Mail, services: Services, arrived: dt.datetime, history_of: HistoryOf, replies_today: int
+    mail: Mail,
+    services: Services,
+    arrived: dt.datetime,
+    history_of: HistoryOf,
+    replies_today: int,
+    release: Release | None = None,
 ) -> Decision:
+    """`release`: staff let the mail go on as an ordinary one (and may have said whose it is)."""
     ctx = services.ctx
     forms = check_forms(mail, ctx, services.convert)
-    routing = route(mail, forms, ctx, arrived)
+    routing = route(mail, forms, ctx, arrived, release.branch if release else None)
+    released = release is not None
     summary = mail.kind == "submission" and routing.deliverable == "summary"
     if mail.kind != "submission" or not (summary or forms):
-        return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap)
+        return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap, released=released)
     history = history_of(mail, routing)
     evidence = gather_summary(mail, forms) if summary else None
-    return decide(mail, forms, routing, ctx, arrived, replies_today, services.reply_cap, evidence, history)
+    cap = services.reply_cap
+    return decide(mail, forms, routing, ctx, arrived, replies_today, cap, evidence, history, released)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Staff's word on a held mail taken in again: go on as an ordinary mail, credited to `branch` if given."""
+
+    branch: str | None = None
 
 
 def no_history(mail: Mail, routing: Routing) -> History:

@@ -23,3 +23,7 @@ class Services:
     authserv_ids: frozenset[str] = frozenset()
     media: ContentStore | None = None  # where summaries' photos and videos go; None records them without storing
     spills: Path | None = None  # where a big message's parts are decoded while it is read; None: the temp folder
+    raw: ContentStore | None = None  # the raw messages, for a mail taken in again (staff released it)
+    # Staff who may command the bot by mail, and which of the receiving server's checks must vouch for them.
+    staff_addresses: frozenset[str] = frozenset()
+    staff_checks: tuple[str, ...] = ("dmarc", "dkim")

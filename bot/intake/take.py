@@ -19,17 +19,19 @@ from sqlalchemy.orm import Session
 
 from bot.intake.answer import queue_answer
 from bot.intake.decide import Routing
-from bot.intake.examine import examine
+from bot.intake.examine import Release, examine
 from bot.intake.read import read_mail
 from bot.intake.record import describe, record_decision, record_summary
 from bot.intake.services import Services
+from bot.intake.staff_mail import take_staff_mail
 from bot.ledger import history, owed, queries
 from bot.ledger.schema import MessageRow
-from bot.mailbox.port import Fetched
+from bot.mailbox.port import Fetched, MessageRef
 from bot.store.content import RAW_SUFFIX, ContentStore, sha256_of, sha256_of_file
 from bot.store.spills import SpillFolder
 from bot.summary.records import History
 from parsers.message import Mail
+from parsers.staff import staff_sender
 
 log = logging.getLogger(__name__)
 # OSErrors that say the bot's storage cannot be written, whatever message is being written.
@@ -118,8 +120,10 @@ def take_in_mail(
     now: dt.datetime,
     backlog: bool,
     existing: MessageRow | None = None,
+    release: Release | None = None,
 ) -> Intake:
-    """A parsed message not yet taken in (or failed before): recorded, examined, its answer queued."""
+    """A parsed message not yet taken in (or failed before, or released by staff): recorded, examined, its
+    answer queued. A staff address's mail is read for commands instead (bot.intake.staff_mail)."""
     sha, raw_path = stored
     message = (
         existing
@@ -134,6 +138,12 @@ def take_in_mail(
         session.flush()
         queries.add_ref(session, fetched.ref, message, now)
         return Intake(message.id, "duplicate", mail.kind, "none")
+    check = staff_sender(mail, services.staff_addresses, services.staff_checks)
+    if check.staff_address and release is None:
+        session.flush()
+        queries.add_ref(session, fetched.ref, message, now)
+        reply = take_staff_mail(session, message, mail, check, services, now, backlog, retake)
+        return Intake(message.id, "processed", message.kind, reply)
     to = (mail.reply_to or mail.sender).address
     replies_today = queries.replies_on_day(session, to, _day_start(fetched.arrived, services))
 
@@ -141,7 +151,7 @@ def take_in_mail(
         branch = routing.branch.name if routing.branch else None
         return history.branch_history(session, branch, mail.sender.address)
 
-    decision = examine(mail, services, fetched.arrived, history_of, replies_today)
+    decision = examine(mail, services, fetched.arrived, history_of, replies_today, release)
     message.status = "processed"
     session.flush()
     record_decision(session, message, decision)
@@ -150,6 +160,25 @@ def take_in_mail(
     queries.add_ref(session, fetched.ref, message, now)
     reply = queue_answer(session, message, mail, decision, services, now, backlog) if decision.reply != "none" else "none"
     return Intake(message.id, "processed", message.kind, reply)
+
+
+def retake(session: Session, message_pk: int, services: Services, now: dt.datetime, release: Release) -> Intake:
+    """A mail taken in before, taken in again from its stored copy as staff said (released, credited to a
+    branch): what deciding it wrote is forgotten, and it is decided anew; what it was answered stays."""
+    row = session.get(MessageRow, message_pk)
+    if row is None or services.raw is None:
+        raise LookupError(f"message {message_pk} is not in the ledger, or no raw store to read it from")
+    ref = row.refs[0] if row.refs else None
+    fetched = Fetched(  # read from the stored copy as a file: a big one is never held whole
+        MessageRef(ref.mailbox, ref.uidvalidity, ref.uid) if ref else MessageRef("retake", 0, row.sha256),
+        b"",
+        queries.aware(row.arrived_at),
+        spooled=services.raw.path(row.raw_path),
+    )
+    queries.forget_decision(session, row)
+    with SpillFolder(services.spills) as spills:
+        mail = read_mail(fetched, services.own_addresses, services.authserv_ids, spills)
+        return take_in_mail(session, fetched, (row.sha256, row.raw_path), mail, services, now, False, row, release)
 
 
 def _day_start(arrived: dt.datetime, services: Services) -> dt.datetime:

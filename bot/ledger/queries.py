@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.ledger.schema import MessageRow, RefRow, ReplyRow, StateRow
+from bot.ledger.schema import (
+    ActivityRow,
+    DocumentRow,
+    FindingRow,
+    MediaRow,
+    MessageRow,
+    RefRow,
+    ReplyRow,
+    StateRow,
+)
 from bot.mailbox.port import MessageRef
 
 RECEIPT_LETTERS = {"plan": "P", "summary": "S", None: "M"}
@@ -89,6 +98,23 @@ def replies_on_day(session: Session, address: str, day_start: dt.datetime) -> in
 
 def receipt_for(message: MessageRow, year: int) -> str:
     return f"{RECEIPT_LETTERS.get(message.deliverable, 'M')}{year}-{message.id:04d}"
+
+
+def letters_about(session: Session, message_pk: int) -> int:
+    """How many letters answer or are about the message."""
+    query = select(func.count(ReplyRow.id)).where((ReplyRow.message_pk == message_pk) | (ReplyRow.about_pk == message_pk))
+    return int(session.execute(query).scalar_one())
+
+
+def forget_decision(session: Session, message: MessageRow) -> None:
+    """What deciding a message wrote (its documents, findings, activities, media; the activities it reported as
+    summarised), removed before it is taken in again. Its answers and refs stay: they happened."""
+    session.execute(update(ActivityRow).where(ActivityRow.summary_pk == message.id).values(summary_pk=None))
+    own_media = select(MediaRow.id).where(MediaRow.message_pk == message.id)
+    session.execute(update(MediaRow).where(MediaRow.duplicate_of.in_(own_media)).values(duplicate_of=None))
+    for table in (ActivityRow, MediaRow, FindingRow, DocumentRow):
+        session.execute(delete(table).where(table.message_pk == message.id))
+    message.verdict, message.excerpt, message.late = None, "", False
 
 
 def due_reply_ids(session: Session, now: dt.datetime) -> list[int]:

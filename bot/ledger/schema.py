@@ -184,6 +184,8 @@ class ReplyRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A letter about a mail beside its answer (staff's, or the answer once a held mail is released).
+    about_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", name="fk_replies_about_pk"), index=True)
 
 
 class StateRow(Base):
@@ -194,3 +196,40 @@ class StateRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class StaffActionRow(Base):
+    """What a person did, by `subbot` command or by mail: accept, ask, exempt, unexempt, assign, release, resend,
+    note, done; or `handled` (staff answered a held mail themselves) and `refused_mail` (commands from a mail the
+    bot would not take them from). A refused command is recorded too, with why."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    who: Mapped[str] = mapped_column(String(320))  # a staff address, or "命令行（user）"
+    via: Mapped[str] = mapped_column(String(16))  # cli | mail | sent (their reply in Sent)
+    verb: Mapped[str] = mapped_column(String(16))
+    receipt: Mapped[str | None] = mapped_column(String(32))
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)  # the mail acted on
+    branch: Mapped[str | None] = mapped_column(Text)
+    deliverable: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")  # staff's words: a note, a correction, why
+    before: Mapped[str] = mapped_column(Text, default="")  # what the action changed, as it was (for undo)
+    refused: Mapped[str] = mapped_column(Text, default="")  # why it was not carried out; "" when it was
+    source_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # the staff mail that said it
+
+
+class KnownAddressRow(Base):
+    """An address learned for a branch beyond the roster: the organiser cell of a form it sent, its summary's
+    name, or staff (assign --add-address). Later mail from it is that branch's; forgotten when staff undo it."""
+
+    __tablename__ = "known_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    branch: Mapped[str] = mapped_column(Text)
+    how: Mapped[str] = mapped_column(String(16))  # organiser | summary | staff
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # the mail it was learned from
+    learned_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    forgotten_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

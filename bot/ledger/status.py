@@ -3,7 +3,8 @@
 A branch's standing comes from what it submitted, never from its last mail. A *version* of a deliverable is a
 mail that brought a document for it (read or not). The branch stands accepted once a version was accepted,
 whatever came after (a faulty or unreadable newer version is noted beside it: 已受理（新版本待修改）); before
-that, as its latest version was judged; with no version, missing. A thank-you, a question, a cloud link or a
+that, exempt when staff said it need not send it, else as its latest version was judged; with no version,
+missing. A thank-you, a question, a cloud link or a
 mail whose file is missing changes nothing."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.ledger import activities
+from bot.ledger.overrides import exemptions
 from bot.ledger.queries import aware
 from bot.ledger.schema import MessageRow, ReplyRow
 from config import Roster
@@ -26,7 +28,7 @@ class BranchStatus:
     branch: str
     known: bool  # False for a sender the roster does not list
     deliverable: str
-    status: str  # accepted | needs_correction | unreadable | missing
+    status: str  # accepted | needs_correction | unreadable | exempt | missing
     versions: int  # mails that brought a document for this deliverable
     late: bool  # the mail the standing comes from came after the deadline
     last_arrived: dt.datetime | None  # that mail's arrival (with no version: the latest mail about it, if any)
@@ -62,10 +64,11 @@ def branch_statuses(
         owner = message.branch or f"（未知发件人）{message.sender}"
         by_key.setdefault((owner, message.deliverable or "plan"), []).append(message)
     replies = _last_replies(session)
+    exempt = exemptions(session)
     names = [b.name for b in roster.branches]
     unknown = sorted({owner for owner, _ in by_key if owner not in names})
     return [
-        _standing(owner, owner in names, deliverable, by_key.get((owner, deliverable), []), replies)
+        _standing(owner, owner in names, deliverable, by_key.get((owner, deliverable), []), replies, exempt)
         for owner in [*names, *unknown]
         for deliverable in deliverables
         if owner in names or by_key.get((owner, deliverable))
@@ -73,7 +76,12 @@ def branch_statuses(
 
 
 def _standing(
-    owner: str, known: bool, deliverable: str, mails: list[MessageRow], replies: dict[int, str]
+    owner: str,
+    known: bool,
+    deliverable: str,
+    mails: list[MessageRow],
+    replies: dict[int, str],
+    exempt: set[tuple[str, str]],
 ) -> BranchStatus:
     versions = [m for m in mails if m.kind == "submission" and m.verdict in VERSION_VERDICTS]
     shown: MessageRow | None
@@ -82,6 +90,9 @@ def _standing(
         # Late is whether the plan (or summary) first stood in time; its latest accepted version is the one shown.
         status, late, shown = "accepted", bool(accepted[0].late), accepted[-1]
         newer = versions[-1].verdict if versions[-1] is not accepted[-1] else None
+    elif (owner, deliverable) in exempt:  # staff said it need not send this one
+        status, late, newer = "exempt", False, None
+        shown = versions[-1] if versions else (mails[-1] if mails else None)
     elif versions:
         status, late, shown, newer = str(versions[-1].verdict), bool(versions[-1].late), versions[-1], None
     else:

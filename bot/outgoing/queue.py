@@ -40,7 +40,8 @@ class Letter:
     thread: Thread | None = None
     files: Sequence[FileToAttach] = ()
     auto_submitted: str = "auto-replied"  # RFC 3834: auto-generated for a digest
-    message_pk: int | None = None  # the mail it answers
+    message_pk: int | None = None  # the mail it answers (one answer a mail)
+    about_pk: int | None = None  # a mail it is about beside that answer: staff's letters, a released mail's answer
     branch: str | None = None
     deliverable: str | None = None
     for_day: dt.date | None = None  # reminders and digests: the local day it is for
@@ -67,6 +68,7 @@ def queue_letter(session: Session, letterhead: Letterhead, letter: Letter, now: 
     )
     row = ReplyRow(
         message_pk=letter.message_pk,
+        about_pk=letter.about_pk,
         kind=letter.kind,
         branch=letter.branch,
         deliverable=letter.deliverable,

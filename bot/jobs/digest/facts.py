@@ -71,6 +71,21 @@ class ReplyFact:
 
 
 @dataclass(frozen=True)
+class StaffFact:
+    """One thing staff did (or tried: `refused` says why it was not done)."""
+
+    at: dt.datetime
+    who: str
+    via: str
+    verb: str
+    receipt: str | None
+    branch: str | None
+    deliverable: str | None
+    text: str
+    refused: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the digest reads, at one instant. Times are aware (UTC)."""
 
@@ -80,3 +95,5 @@ class Snapshot:
     replies: tuple[ReplyFact, ...]
     polls: tuple[tuple[str, dt.datetime], ...]  # (mailbox, last successful poll)
     last_digest: dt.datetime | None
+    actions: tuple[StaffFact, ...] = ()
+    handled: frozenset[int] = frozenset()  # mail a person took care of

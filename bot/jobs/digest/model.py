@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
+from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
 from bot.ledger.status import BranchStatus
 from config import Campaign, Roster
 from parsers.records import Contact
@@ -35,6 +35,7 @@ class Counts:
     missing: int
     late: int
     unknown: int  # senders the roster does not list
+    exempt: int = 0  # branches staff said need not send it
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Waiting:
     waited: dt.timedelta
     status: str
     problems: tuple[str, ...]
+    receipt: str = ""  # of the version waiting: 「通过 receipt」 accepts it as it is
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,13 @@ class Late:
 @dataclass(frozen=True)
 class SetAside:
     at: dt.datetime
-    reason: str  # failed | unknown_sender | bounce | unauthenticated | reply_refused | reply_capped
+    # for_person | failed | unknown_sender | bounce | unauthenticated | reply_refused | reply_capped | staff_refused
+    reason: str
     who: str
     subject: str
     detail: str
     message_pk: int | None
+    resolve: str = ""  # the line staff write back (or the command they run) to take care of it
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,7 @@ class Digest:
     stages: tuple[StageTally, ...]
     branches: tuple[BranchRow, ...]
     activities: tuple[PlannedActivity, ...]  # accepted, current, of roster branches: the 汇总表
+    actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
 
     @property
     def day(self) -> dt.date:
@@ -221,7 +226,13 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         missing_listed=listed,
         missing=missing(snapshot.statuses, roster, activities, listed, campaign, now),
         late=late(snapshot.statuses, campaign),
-        set_aside=set_aside(snapshot.mails, snapshot.replies, zone, campaign.conversation.notify_forwarded),
+        set_aside=set_aside(
+            [m for m in snapshot.mails if m.pk not in snapshot.handled],
+            snapshot.replies,
+            zone,
+            campaign.conversation.notify_forwarded,
+        ),
+        actions=tuple(a for a in snapshot.actions if since < a.at.astimezone(zone) <= local_now),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),
         health=health(snapshot, local_now),
@@ -260,6 +271,7 @@ def count_statuses(statuses: Iterable[BranchStatus], deliverable: str, campaign:
         missing=sum(s.status == "missing" for s in known),
         late=sum(s.late for s in known),
         unknown=sum(not s.known for s in rows),
+        exempt=sum(s.status == "exempt" for s in known),
     )
 
 
@@ -303,7 +315,8 @@ def waiting(statuses: Iterable[BranchStatus], mails: Iterable[MailFact], now: dt
         assert s.last_arrived is not None
         mail = latest.get((s.branch, s.deliverable, s.last_arrived))
         asked = s.last_arrived.astimezone(now.tzinfo)
-        result.append(Waiting(s.branch, s.deliverable, asked, now - asked, s.status, mail.problems if mail else ()))
+        problems, receipt = (mail.problems, mail.receipt or "") if mail else ((), "")
+        result.append(Waiting(s.branch, s.deliverable, asked, now - asked, s.status, problems, receipt))
     return tuple(sorted(result, key=lambda w: w.asked, reverse=True))
 
 
@@ -355,7 +368,8 @@ def set_aside(
         reason = _aside_reason(m, notify_forwarded)
         if reason:
             detail = m.error if reason == "failed" else _detail(m)
-            rows.append(SetAside(m.arrived.astimezone(zone), reason, _sender(m), m.subject, detail, m.pk))
+            at = m.arrived.astimezone(zone)
+            rows.append(SetAside(at, reason, _sender(m), m.subject, detail, m.pk, _resolve(reason, m.receipt)))
     for r in replies:
         if r.status == "failed":
             who = r.branch or r.to_address
@@ -375,11 +389,26 @@ def _aside_reason(mail: MailFact, notify_forwarded: bool) -> str:
         return "reply_capped" if notify_forwarded and not mail.replied else "for_person"
     if mail.kind == "unauthenticated":  # a roster address the receiving server did not vouch for
         return "unauthenticated"
+    if mail.kind == "staff_refused":  # commands from a mail the bot would not take them from
+        return "staff_refused"
     if (mail.kind == "link" or (mail.kind == "submission" and mail.verdict is not None)) and not mail.replied:
         return "reply_capped"
     if mail.kind == "submission" and mail.branch is None:
         return "unknown_sender"
     return ""
+
+
+# What staff write back, one line, to take care of a mail set aside (RECEIPT filled in; parsers.staff reads it).
+RESOLVE = {
+    "for_person": "已处理 {receipt}",
+    "unknown_sender": "转给 单位名称 {receipt} 并添加地址",
+    "unauthenticated": "放行 {receipt}",
+    "reply_capped": "放行 {receipt}",
+}
+
+
+def _resolve(reason: str, receipt: str | None) -> str:
+    return RESOLVE[reason].format(receipt=receipt) if receipt and reason in RESOLVE else ""
 
 
 def _detail(mail: MailFact) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
+from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
 from bot.ledger import activities, queries
-from bot.ledger.schema import FindingRow, MessageRow, ReplyRow, StateRow
+from bot.ledger.overrides import handled
+from bot.ledger.schema import FindingRow, MessageRow, ReplyRow, StaffActionRow, StateRow
 from bot.ledger.status import branch_statuses
 from config import Roster
 from parsers.records import Contact
@@ -27,6 +28,26 @@ def read_snapshot(session: Session, roster: Roster, now: dt.datetime) -> Snapsho
         replies=read_replies(session),
         polls=read_polls(session),
         last_digest=last_digest(session, now),
+        actions=read_actions(session),
+        handled=frozenset(handled(session)),
+    )
+
+
+def read_actions(session: Session) -> tuple[StaffFact, ...]:
+    rows = session.execute(select(StaffActionRow).order_by(StaffActionRow.id)).scalars()
+    return tuple(
+        StaffFact(
+            at=queries.aware(row.at),
+            who=row.who,
+            via=row.via,
+            verb=row.verb,
+            receipt=row.receipt,
+            branch=row.branch,
+            deliverable=row.deliverable,
+            text=row.text,
+            refused=row.refused,
+        )
+        for row in rows
     )
 
 

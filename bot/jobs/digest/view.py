@@ -62,6 +62,7 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
                 "status": w.outcome(x.status),
                 "problems": list(x.problems[:PROBLEMS_SHOWN]),
                 "problems_more": max(0, len(x.problems) - PROBLEMS_SHOWN),
+                "resolve": f"通过 {x.receipt}" if x.receipt else "",
             }
             for x in digest.waiting[:LIST_LIMIT]
         ],
@@ -88,6 +89,7 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
                 "subject": w.REPLY_NAMES.get(x.subject, x.subject) if x.reason == "reply_refused" else x.subject,
                 "detail": x.detail,
                 "retry": f"subbot retry {x.message_pk}" if x.reason == "failed" and x.message_pk else "",
+                "resolve": x.resolve,
             }
             for x in digest.set_aside[:LIST_LIMIT]
         ],
@@ -109,6 +111,25 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
         "stages": [_stage(t) for t in digest.stages],
         "activities_total": len(digest.activities),
         "attachment": attachment,
+        "actions": [
+            {
+                "at": w.moment(a.at.astimezone(digest.now.tzinfo)),
+                "who": a.who,
+                "what": " ".join(
+                    part
+                    for part in (
+                        w.VERB_NAMES.get(a.verb, a.verb),
+                        a.receipt or "",
+                        a.branch if a.verb in ("exempt", "unexempt", "assign") and a.branch else "",
+                        w.deliverable(a.deliverable) if a.verb in ("exempt", "unexempt") else "",
+                        a.text,
+                    )
+                    if part
+                ),
+                "refused": a.refused,
+            }
+            for a in digest.actions[-LIST_LIMIT:]
+        ],
     }
 
 
@@ -124,6 +145,8 @@ def _counts(digest: Digest) -> dict[str, Any]:
         ("逾期报送", "late", [c.late for c in digest.counts]),
         ("名单外来信", "", [c.unknown for c in digest.counts]),
     ]
+    if any(c.exempt for c in digest.counts):
+        rows.insert(3, ("豁免", "", [c.exempt for c in digest.counts]))
     return {
         "columns": columns,
         "rows": [{"label": label, "tone": TONES.get(tone, "#444"), "values": values} for label, tone, values in rows],
