@@ -13,6 +13,7 @@ from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot
 from bot.ledger import queries
 from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow, StateRow
 from bot.ledger.status import branch_statuses
+from bot.ledger.summaries import read_summary_records
 from config import Roster
 from parsers.records import Contact
 
@@ -27,6 +28,7 @@ def read_snapshot(session: Session, roster: Roster, now: dt.datetime) -> Snapsho
         replies=read_replies(session),
         polls=read_polls(session),
         last_digest=last_digest(session, now),
+        summaries=read_summary_records(session),
     )
 
 
