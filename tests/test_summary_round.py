@@ -171,7 +171,8 @@ def test_the_digest_shows_each_activitys_progress_media_and_who_owes_a_summary(r
     html = rendered.html
     assert ">活动总结进展（已受理活动6项）" in html and ">已受理方案、未报送总结（1家）" in html
     assert "照片3张，视频1个，报道1个，网盘1个</td>" in html and f">{BJ[2]}<br>" in html
-    assert html.count('colspan="3"') == 4  # one heading row per branch that sent a summary
+    assert f'>已总结</span> · <span style="white-space:nowrap">{receipt["北京石油学会活动总结"]}</span>' in html
+    assert html.count('colspan="2"') == 4  # one heading row per branch that sent a summary
     assert "“活动总结”为每项活动的进展、照片视频与链接" in html
 
 
