@@ -431,7 +431,11 @@ def test_names_are_safe_on_windows_and_linux() -> None:
     assert file_name("", ".mp4", "2021-06-10", "附件") == "2021-06-10 附件.mp4"
     assert folder_name("中国石油大学（北京）/科普基地", 60, "x") == "中国石油大学（北京）_科普基地"
     long = fit("长" * 200 + ".jpeg", 80)
-    assert long.endswith("….jpeg") and len(long) <= 80 and len(long.encode()) <= MAX_BYTES
+    assert "…" in long and long.endswith(".jpeg") and len(long) <= 80 and len(long.encode()) <= MAX_BYTES
+    # Cut in the middle: long titles that differ only at the end stay apart.
+    stem = "“众心向党 自立自强”石油精神与科学家精神进校园、进社区、进企业系列科普宣讲活动暨青年科技工作者座谈会及油气勘探开发成果展览"
+    first, second = folder_name(f"{stem}（第1场）", 60, "x"), folder_name(f"{stem}（第2场）", 60, "x")
+    assert len(first) == 60 and first.endswith("（第1场）") and second.endswith("（第2场）")
     taken: set[str] = set()
     assert [unique(n, taken, 80) for n in ("a.jpg", "A.JPG", "a.jpg")] == ["a.jpg", "A (2).JPG", "a (3).jpg"]
     crowded = fit("长" * 79 + ".jpg", 80)

@@ -51,12 +51,16 @@ def when_taken(taken: dt.datetime | None, arrived: dt.date) -> str:
 
 
 def fit(name: str, limit: int) -> str:
-    """`name` (NFC) within `limit` characters and MAX_BYTES of UTF-8, its ending kept and … where it was cut;
-    never a name Windows reserves."""
+    """`name` (NFC) within `limit` characters and MAX_BYTES of UTF-8, cut in the middle (titles that differ only
+    at the end, 第1场 and 第2场, stay apart) with … there and its ending kept; never a name Windows reserves."""
     name = unicodedata.normalize("NFC", name)
     if len(name) > limit or len(name.encode()) > MAX_BYTES:
         stem, ending = _split(name)
-        name = _cut(stem, ELLIPSIS + ending, limit) + ELLIPSIS + ending
+        room = max(2, limit - len(ending) - 1)
+        head, tail = room - room // 3, room // 3
+        while len((stem[:head] + ELLIPSIS + stem[len(stem) - tail :] + ending).encode()) > MAX_BYTES and head > 1:
+            head, tail = (head - 1, tail) if head > 2 * tail else (head, max(0, tail - 1))
+        name = stem[:head].rstrip(" .") + ELLIPSIS + stem[len(stem) - tail :].lstrip(" ") + ending
     if name.partition(".")[0].strip().casefold() in RESERVED:
         name = "_" + name
     return name
