@@ -187,7 +187,11 @@ def test_the_round_is_in_the_mail_from_the_plan_deadline_or_the_first_activity_o
     assert not build_digest(quiet, app.roster, app.campaign, at(5, 5, 12)).summaries.shown
     rendered = render_digest(build_digest(quiet, app.roster, app.campaign, at(5, 5, 12)), app.services.letterhead.renderer)
     assert "活动总结进展" not in rendered.text and "活动总结进展" not in rendered.html
-    assert build_digest(quiet, app.roster, app.campaign, at(5, 7, 8)).summaries.shown  # the plan deadline passed
+    after = build_digest(quiet, app.roster, app.campaign, at(5, 7, 8))  # the plan deadline passed
+    text = render_digest(after, app.services.letterhead.renderer).text
+    assert "【活动总结进展】（已受理活动6项）\n  计划中6项，已举办待总结0项，已总结0项。" in text
+    # 四川 owes its summary, but its activity (20 May) is not over and the deadline is 42 days off: counted.
+    assert "【已受理方案、未报送总结】（1家）\n  活动总结距截止还有42天（6月18日24时）。其中 1 家的活动都还没有举办完毕" in text
     assert build_digest(snapshot, app.roster, app.campaign, at(5, 5, 12)).summaries.shown  # a summary came
 
 

@@ -211,6 +211,7 @@ def _round(digest: Digest) -> dict[str, Any] | None:
             for o in summaries.owed[:LIST_LIMIT]
         ],
         "owed_count": len(summaries.owed),
+        "owed_total": len(summaries.owed) + summaries.owed_later,
         "owed_later": summaries.owed_later,
         "not_asked": summaries.not_asked,
     }
