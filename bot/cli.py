@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "export" and args.xlsx is None and args.media is None:
+        parser.error("export 需要 --xlsx FILE.xlsx 或 --media DIR（可同时给出）")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -94,7 +97,7 @@ def _mailbox_side(args: argparse.Namespace, settings: Settings, ctx: Context) ->
         from bot.commands import digest
 
         if args.command == "export":
-            return digest.export(app, now, args.xlsx)
+            return digest.export(app, now, args.xlsx, args.media, args.json)
         return digest.send(app, now) if args.send else digest.preview(app, now, args.preview)
     from bot.commands import ledger
 
@@ -138,8 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     how = digest_cmd.add_mutually_exclusive_group(required=True)
     how.add_argument("--preview", type=Path, metavar="FILE.html", help="只生成 HTML 预览，不发送")
     how.add_argument("--send", action="store_true", help="立即发送今天的摘要（每个收件人每天只发一次）")
-    export = commands.add_parser("export", help="导出汇总表（.xlsx）")
-    export.add_argument("--xlsx", type=Path, required=True, metavar="FILE.xlsx")
+    export = commands.add_parser("export", help="导出汇总表（.xlsx），或各单位的总结照片、视频与文件")
+    export.add_argument("--xlsx", type=Path, metavar="FILE.xlsx", help="汇总表")
+    export.add_argument(
+        "--media", type=Path, metavar="DIR", help="总结材料，按“单位/活动/文件”写入此文件夹（空文件夹或上次导出的文件夹）"
+    )
+    export.add_argument("--json", action="store_true", help="输出一行 JSON：写入了什么")
     _staff_parsers(commands)
     inspect = commands.add_parser("inspect", help="查看机器人如何理解一封 .eml 邮件（不登记、不回复）")
     inspect.add_argument("files", nargs="+", type=Path, metavar="MAIL.eml")

@@ -82,6 +82,10 @@ REPLY_STATES = {"sent": "已发送", "pending": "待发送", "suppressed": "未�
 NEWER_NAMES = {"needs_correction": "新版本待修改", "unreadable": "新版本无法读取"}
 # A form's verdict, for staff at a terminal (`subbot check`).
 VERDICT_NAMES = {"accepted": "通过", "needs_correction": "需要修改", "unreadable": "无法读取"}
+# Where an activity stands (bot.ledger.status.Progress).
+PROGRESS_NAMES = {"planned": "计划中", "held": "已举办待总结", "summarised": "已总结"}
+# What a summary mail brought, file by file (bot.ledger.schema.MediaRow.kind).
+MEDIA_NAMES = {"photo": "照片", "video": "视频", "document": "总结文件", "other": "其他文件", "link": "链接"}
 LINK_NAMES = {"press": "媒体报道", "drive": "网盘", "video": "视频", "other": "链接"}
 WEEKDAYS = "一二三四五六日"
 NUMERALS = "〇一二三四五六七八九十"

@@ -3,7 +3,11 @@ shipped campaign, and a Maildir of their mails taken in by the real poll (forms 
 
 Branch i sends, by i % 10: 0-5 an accepted plan (1-3 activities), 6 a form that needs correcting, 7 a mail
 without attachment, 8 nothing, 9 an accepted plan after the deadline. Beside them: unknown senders, bounces,
-an auto-reply, one message whose processing failed, and an SMTP server that is down (replies stuck)."""
+an auto-reply, one message whose processing failed, and an SMTP server that is down (replies stuck).
+
+`summarised` is a copy of it a month later: the first SUMMARIES branches with an accepted plan have sent their
+activity summary (a document, photos, some a video, press and cloud-drive links), one of them photos only, and
+the SMTP server is back."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from servers.net import free_port
+from summary_files import photo, summary_docx
+from test_summary import MP4
 
 from bot.app import App, build_app
 from bot.demo import DOCX, Sample, write_message
@@ -23,7 +29,7 @@ from bot.intake.poll import poll_once
 from bot.intake.take import keep_raw, record_failure
 from bot.mailbox.maildir import MaildirMailbox
 from bot.mailbox.port import Fetched, MessageRef
-from bot.outgoing.mailer import SmtpMailer, SmtpSettings
+from bot.outgoing.mailer import OutboxDir, SmtpMailer, SmtpSettings
 from bot.outgoing.outbox import flush_outbox
 from config import Context, load_campaign, load_roster
 from config.campaign import default_campaign_path
@@ -34,6 +40,10 @@ ZONE = dt.timezone(dt.timedelta(hours=8))
 POLL_AT = dt.datetime(2021, 5, 9, 7, 30, tzinfo=ZONE)
 DIGEST_AT = dt.datetime(2021, 5, 9, 8, 0, tzinfo=ZONE)
 BRANCHES = 150
+SUMMARY_POLL_AT = dt.datetime(2021, 6, 16, 7, 30, tzinfo=ZONE)
+SUMMARY_DIGEST_AT = dt.datetime(2021, 6, 16, 8, 0, tzinfo=ZONE)
+SUMMARIES = 45  # branches sending a summary: well over the forty activities the mail lists
+JPEG = "image/jpeg"
 
 PLACES = (
     "新疆维吾尔自治区",
@@ -102,10 +112,14 @@ def write_roster(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def title(n: int) -> str:
+    return f"“众心向党 自立自强”石油精神与科学家精神进校园、进社区、进企业系列科普宣讲活动（第{n + 1}场）"
+
+
 def _entry(i: int, n: int, mobile: str) -> FormEntry:
     cells = {
         "organiser": branch_name(i),
-        "title": f"“众心向党 自立自强”石油精神与科学家精神进校园、进社区、进企业系列科普宣讲活动（第{n + 1}场）",
+        "title": title(n),
         "co_organiser": f"{PLACES[i % len(PLACES)]}科学技术协会、中国石油天然气集团有限公司科技管理部",
         "time": STAGE_TIMES[(i + n) % 3],
         "venue": f"{PLACES[i % len(PLACES)]}石油科技馆三楼多功能报告厅及线上直播平台",
@@ -172,6 +186,44 @@ def samples(ctx: Context) -> list[Sample]:
     return out
 
 
+def summary_samples() -> list[Sample]:
+    """The first SUMMARIES branches with an accepted plan: even ones name their first activity, odd ones none
+    (reported for all); every fifth adds a video, every third a cloud-drive link; the second sends photos only."""
+    planned = [i for i in range(BRANCHES) if i % 10 in (0, 1, 2, 3, 4, 5, 9)][:SUMMARIES]
+    out = []
+    for n, i in enumerate(planned):
+        arrived = dt.datetime(2021, 6, 1, 9, tzinfo=ZONE) + dt.timedelta(minutes=311 * n)
+        heading = f"{title(0)}总结" if n % 2 == 0 else "活动总结"
+        document = summary_docx(heading, f"{branch_name(i)}于5月举办活动，科技工作者和学生300余人参加。")
+        files = [(f"{branch_name(i)}活动总结.docx", document, DOCX)] if n != 1 else []
+        for k in range(2):
+            taken = dt.datetime(2021, 5, 12 + k, 9 + n % 8, tzinfo=None)
+            files.append((f"IMG_{n:03d}{k}.jpg", photo((n * 5 % 256, k * 120, 200 - n % 200), taken), JPEG))
+        if n % 5 == 0:
+            files.append(("现场视频.mp4", MP4 + bytes([n]), "video/mp4"))
+        links = [f"https://mp.weixin.qq.com/s/kepu-branch{i:03d}-2021-summary-report"]
+        if n % 3 == 0:
+            links.append(f"https://pan.baidu.com/s/1kepu{i:03d}AbCdEfGhIjKlMnOp?pwd=k8s2")
+        body = "总结和照片见附件。报道：" + "\n".join(links)
+        out.append(Sample(branch_name(i), branch_address(i), f"{branch_name(i)}活动总结", arrived, body, tuple(files)))
+    return out
+
+
+def _deliver(inbox: Path, mails: list[Sample]) -> None:
+    for sub in ("new", "cur", "tmp"):
+        (inbox / sub).mkdir(parents=True, exist_ok=True)
+    for number, sample in enumerate(mails, start=1):
+        path = inbox / "new" / f"{int(sample.arrived.timestamp())}.{number:04d}.big"
+        path.write_bytes(write_message(sample))
+        os.utime(path, (sample.arrived.timestamp(), sample.arrived.timestamp()))
+
+
+def _smtp_down(app: App, now: dt.datetime) -> None:
+    """The SMTP server is down: every reply is tried once and stays in the outbox."""
+    down = SmtpMailer(SmtpSettings("127.0.0.1", free_port(), "", "", security="plain", timeout=5))
+    flush_outbox(app.engine, down, "kepu@example.org", lambda: now)
+
+
 def build(folder: Path) -> BigCampaign:
     """Write the roster, campaign and Maildir under `folder`, poll it once, try to send the replies."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -179,12 +231,7 @@ def build(folder: Path) -> BigCampaign:
     shutil.copy(default_campaign_path(), folder / "campaign.toml")
     ctx = Context(load_campaign(folder / "campaign.toml"), load_roster(folder / "roster.csv"))
     inbox = folder / "inbox"
-    for sub in ("new", "cur", "tmp"):
-        (inbox / sub).mkdir(parents=True, exist_ok=True)
-    for number, sample in enumerate(samples(ctx), start=1):
-        path = inbox / "new" / f"{int(sample.arrived.timestamp())}.{number:04d}.big"
-        path.write_bytes(write_message(sample))
-        os.utime(path, (sample.arrived.timestamp(), sample.arrived.timestamp()))
+    _deliver(inbox, samples(ctx))
     settings = folder / "bot.toml"
     settings.write_text(
         f'[bot]\ndata_dir = "{folder / "data"}"\nfrom_address = "kepu@example.org"\n'
@@ -201,9 +248,7 @@ def build(folder: Path) -> BigCampaign:
     broken = b"From: x\r\n\r\nnot really a message"
     fetched = Fetched(MessageRef("maildir:broken", 1, "broken-1"), broken, POLL_AT)
     record_failure(app.engine, fetched, keep_raw(app.store, fetched), "Traceback ...\nValueError: 无法解析的邮件结构", POLL_AT)
-    # The SMTP server is down: every reply is tried once and stays in the outbox.
-    down = SmtpMailer(SmtpSettings("127.0.0.1", free_port(), "", "", security="plain", timeout=5))
-    flush_outbox(app.engine, down, "kepu@example.org", lambda: POLL_AT)
+    _smtp_down(app, POLL_AT)
     return BigCampaign(app, folder, settings, ctx)
 
 
@@ -211,3 +256,22 @@ def build(folder: Path) -> BigCampaign:
 def shared(base: Path) -> BigCampaign:
     """One build per test session (keyed by pytest's base temporary folder): the tests only read it."""
     return build(base / "big-campaign")
+
+
+@functools.cache
+def summarised(base: Path) -> BigCampaign:
+    """The shared campaign copied (its ledger, data and settings) and, a month on, the summaries polled into it."""
+    big = shared(base)
+    folder = base / "big-campaign-summaries"
+    big.app.engine.dispose()  # no connection holds the ledger's write-ahead log while it is copied
+    shutil.copytree(big.folder, folder)
+    settings = folder / "bot.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(str(big.folder), str(folder)), encoding="utf-8")
+    shutil.rmtree(folder / "inbox")  # the plans are in the ledger; the new inbox holds the summaries
+    _deliver(folder / "inbox", summary_samples())
+    app = build_app(load_settings(settings, {}), big.ctx)
+    with MaildirMailbox(folder / "inbox") as mailbox:
+        poll_once(mailbox, app.engine, app.store, app.services, lambda: SUMMARY_POLL_AT, reply_backlog=True)
+    # The SMTP server is back: May's replies and the summaries' go out.
+    flush_outbox(app.engine, OutboxDir(folder / "outbox"), "kepu@example.org", lambda: SUMMARY_POLL_AT)
+    return BigCampaign(app, folder, settings, big.ctx)

@@ -1,6 +1,7 @@
 """The digest of a 150-branch campaign with long Chinese names, rendered by a real headless Chromium at a
 desktop width and a phone width: no table wider than the window, no text outside its cell or clipped,
-nothing painted at the window's edge, and small enough that mail clients show it whole."""
+nothing painted at the window's edge, and small enough that mail clients show it whole. The same campaign a
+month on, with 45 summaries in a day, is checked for its layout too (its summary round lists are full)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from digest_campaign import DIGEST_AT, shared
+from digest_campaign import DIGEST_AT, SUMMARY_DIGEST_AT, shared, summarised
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -99,19 +100,35 @@ def digest_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def summary_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    big = summarised(tmp_path_factory.getbasetemp())
+    with Session(big.app.engine) as session:
+        digest = current_digest(session, big.app.ctx, SUMMARY_DIGEST_AT)
+    rows = sum(1 for line in digest.summaries.lines if line.branch in digest.summaries.reporting)
+    assert rows > LIST_LIMIT and len(digest.summaries.owed) > LIST_LIMIT and len(digest.arrivals) > LIST_LIMIT
+    html = render_digest(digest, big.app.services.letterhead.renderer, rollup_name(digest)).html
+    assert "活动总结进展" in html and "另有" in html
+    path = tmp_path_factory.mktemp("summaries") / "digest.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
 def test_the_150_branch_digest_stays_under_the_clipping_size(digest_html: Path) -> None:
     html = digest_html.read_text(encoding="utf-8")
     assert len(html.encode()) < CLIP_BYTES
     assert "另有" in html and "未列出" in html  # the long lists are cut and say so
 
 
+@pytest.mark.parametrize("page", ["digest_html", "summary_html"])
 @pytest.mark.parametrize(("name", "width"), [("desktop", 1000), ("phone", 390)])
 def test_no_table_is_clipped_or_overflows(
-    browser: webdriver.Chrome, digest_html: Path, tmp_path: Path, name: str, width: int
+    browser: webdriver.Chrome, request: pytest.FixtureRequest, page: str, tmp_path: Path, name: str, width: int
 ) -> None:
+    html: Path = request.getfixturevalue(page)
     metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    browser.get(digest_html.as_uri())
+    browser.get(html.as_uri())
     report: dict[str, Any] = browser.execute_script(LAYOUT_PROBLEMS)
     assert report["tables"] >= 10 and report["cells"] > 300
     assert report["problems"] == [], f"{report['count']} layout problems at {width}px"

@@ -1,9 +1,11 @@
 """The 汇总表 workbook re-opened with openpyxl and checked row by row against the ledger: over the demo's
-Maildir polled for real, and over a generated 150-branch campaign exported through `subbot export`."""
+Maildir polled for real, and over a generated 150-branch campaign exported through `subbot export` (a month on,
+with 45 summaries, its 「活动总结」 sheet and the media tree too)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from digest_campaign import DIGEST_AT, shared
+from digest_campaign import DIGEST_AT, SUMMARY_DIGEST_AT, shared, summarised
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +26,8 @@ from bot.intake.poll import poll_once
 from bot.jobs.digest.model import Digest, build_digest
 from bot.jobs.digest.query import read_snapshot
 from bot.jobs.digest.rollup import write_rollup
-from bot.ledger.schema import ActivityRow, MessageRow
-from bot.ledger.status import branch_statuses
+from bot.ledger.schema import ActivityRow, MediaRow, MessageRow
+from bot.ledger.status import activity_progress, branch_statuses
 from config import Campaign, Context
 from config.settings import load_settings
 
@@ -127,7 +129,7 @@ def _check_branches(sheet: Worksheet, app: App) -> None:
 def test_demo_workbook_rows_are_the_ledgers_accepted_activities(demo: App) -> None:
     digest = _digest(demo, NOW)
     book = openpyxl.load_workbook(io.BytesIO(write_rollup(digest, demo.campaign)))
-    assert book.sheetnames == ["汇总表", "报送情况", "统计"]
+    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计"]
     sheet = book["汇总表"]
     assert _check_against_ledger(sheet, demo, demo.campaign) == 5
     titles = [r["主题活动名称"] for r in _rows(sheet)]
@@ -168,3 +170,32 @@ def test_150_branch_export_matches_the_ledger(tmp_path_factory: pytest.TempPathF
     assert _check_against_ledger(book["汇总表"], big.app, big.ctx.campaign) > 150
     _check_branches(book["报送情况"], big.app)
     assert len(_rows(book["报送情况"])) == 150 + 3  # and the three unknown senders at the end
+
+
+def test_150_branch_summaries_sheet_and_media_tree_match_the_ledger(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    big = summarised(tmp_path_factory.getbasetemp())
+    out, media = tmp_path / "汇总表.xlsx", tmp_path / "材料"
+    now = SUMMARY_DIGEST_AT.strftime("%Y-%m-%dT%H:%M")
+    assert main(["--settings", str(big.settings), "--now", now, "export", "--xlsx", str(out), "--media", str(media)]) == 0
+    names = {b.name for b in big.app.roster.branches}
+    with Session(big.app.engine) as session:
+        progress = activity_progress(session, SUMMARY_DIGEST_AT, big.ctx.campaign.zone)
+        stored = session.execute(
+            select(MessageRow.branch, MediaRow.sha256)
+            .join(MessageRow, MessageRow.id == MediaRow.message_pk)
+            .where(MediaRow.stored_path.is_not(None))
+        ).all()
+    rows = _rows(openpyxl.load_workbook(out)["活动总结"])
+    title = big.ctx.campaign.form.labels["title"][0]
+    assert sorted((r["报送单位"], r[title], r["进展"]) for r in rows) == sorted(
+        (p.branch_key, p.title, wording.PROGRESS_NAMES[p.progress]) for p in progress if p.branch_key in names
+    )
+    assert {r["进展"] for r in rows} == {"计划中", "已举办待总结", "已总结"}
+    files = [p for p in media.rglob("*") if p.is_file() and p.name not in ("索引.xlsx", ".subbot-export.json")]
+    assert len(files) == len(set(stored)) > 100  # each content once per branch
+    by_branch = {(branch, sha) for branch, sha in stored}
+    for path in files:
+        branch = path.relative_to(media).parts[0]
+        assert (branch, hashlib.sha256(path.read_bytes()).hexdigest()) in by_branch

@@ -11,7 +11,7 @@ from bot.forms.check import activity_json
 from bot.intake.decide import Decision
 from bot.ledger import activities, history
 from bot.ledger.queries import utc
-from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MediaRow, MessageRow
+from bot.ledger.schema import ActivityRow, DocumentRow, FindingRow, MediaRow, MessageRow, SummaryActivityRow
 from bot.mailbox.port import Fetched
 from bot.store.content import ContentStore, media_suffix
 from bot.summary.records import MediaFile
@@ -80,8 +80,9 @@ def record_decision(session: Session, message: MessageRow, decision: Decision) -
 
 
 def record_summary(session: Session, message: MessageRow, decision: Decision, store: ContentStore | None) -> None:
-    """A summary's files (stored on disk when a store is given) and media links as media rows; the activities
-    an accepted summary reports are marked summarised by it. Nothing for any other decision."""
+    """A summary's files (stored on disk when a store is given) and media links as media rows, and the activities
+    it reports (whatever its verdict: staff find its photos under them); an accepted summary marks them
+    summarised. Nothing for any other decision."""
     summary = decision.summary
     if summary is None:
         return
@@ -107,11 +108,13 @@ def record_summary(session: Session, message: MessageRow, decision: Decision, st
         first.setdefault(info.sha256, row.id)
     for number, link in enumerate(summary.media_links, start=len(summary.files)):
         session.add(MediaRow(message_pk=message.id, position=number, kind="link", name=link.url))
-    if decision.verdict == "accepted":
-        for planned in summary.activities:
-            activity = session.get(ActivityRow, planned.key)
-            if activity is not None:
-                activity.summary_pk = message.id
+    for planned in summary.activities:
+        activity = session.get(ActivityRow, planned.key)
+        if activity is None:
+            continue
+        session.add(SummaryActivityRow(message_pk=message.id, activity_pk=activity.id))
+        if decision.verdict == "accepted":
+            activity.summary_pk = message.id
 
 
 def _stored(store: ContentStore, media: MediaFile) -> str:

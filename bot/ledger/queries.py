@@ -17,6 +17,7 @@ from bot.ledger.schema import (
     RefRow,
     ReplyRow,
     StateRow,
+    SummaryActivityRow,
 )
 from bot.mailbox.port import MessageRef
 
@@ -112,6 +113,9 @@ def forget_decision(session: Session, message: MessageRow) -> None:
     session.execute(update(ActivityRow).where(ActivityRow.summary_pk == message.id).values(summary_pk=None))
     own_media = select(MediaRow.id).where(MediaRow.message_pk == message.id)
     session.execute(update(MediaRow).where(MediaRow.duplicate_of.in_(own_media)).values(duplicate_of=None))
+    session.execute(delete(SummaryActivityRow).where(SummaryActivityRow.message_pk == message.id))
+    reported = select(ActivityRow.id).where(ActivityRow.message_pk == message.id)
+    session.execute(delete(SummaryActivityRow).where(SummaryActivityRow.activity_pk.in_(reported)))
     for table in (ActivityRow, MediaRow, FindingRow, DocumentRow):
         session.execute(delete(table).where(table.message_pk == message.id))
     message.verdict, message.excerpt, message.late = None, "", False

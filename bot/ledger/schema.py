@@ -126,6 +126,19 @@ class ActivityRow(Base):
     summary_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
 
 
+class SummaryActivityRow(Base):
+    """An activity a summary mail reported (by its title, or as the branch's only or all activities), whatever the
+    summary's verdict: which activity a summary's photos belong to, even before it is accepted. An accepted summary
+    also marks the activity summarised (`ActivityRow.summary_pk`). The activity is the version current then."""
+
+    __tablename__ = "summary_activities"
+    __table_args__ = (UniqueConstraint("message_pk", "activity_pk"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    activity_pk: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+
+
 class FindingRow(Base):
     __tablename__ = "findings"
 

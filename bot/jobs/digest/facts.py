@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.ledger.status import BranchStatus
+from bot.ledger.summaries import SummaryRecords
 from parsers.records import Contact
 
 
@@ -95,5 +96,6 @@ class Snapshot:
     replies: tuple[ReplyFact, ...]
     polls: tuple[tuple[str, dt.datetime], ...]  # (mailbox, last successful poll)
     last_digest: dt.datetime | None
+    summaries: SummaryRecords  # the summary round: activities, summary mails, their media
     actions: tuple[StaffFact, ...] = ()
     handled: frozenset[int] = frozenset()  # mail a person took care of

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
+from bot.jobs.digest.progress import SummaryRound, build_round
 from bot.ledger.status import BranchStatus
 from config import Campaign, Roster
 from parsers.records import Contact
@@ -193,6 +194,7 @@ class Digest:
     stages: tuple[StageTally, ...]
     branches: tuple[BranchRow, ...]
     activities: tuple[PlannedActivity, ...]  # accepted, current, of roster branches: the 汇总表
+    summaries: SummaryRound  # planned -> held -> summarised, with each activity's media
     actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
 
     @property
@@ -244,6 +246,9 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
                 (a for a in activities if a.accepted),
                 key=lambda a: (order[a.branch], a.start or dt.date.max, a.title),
             )
+        ),
+        summaries=build_round(
+            snapshot.summaries, snapshot.statuses, roster, campaign, latest_contacts(activities), local_now
         ),
     )
 

@@ -14,6 +14,7 @@ from bot.ledger import activities, queries
 from bot.ledger.overrides import handled
 from bot.ledger.schema import FindingRow, MessageRow, ReplyRow, StaffActionRow, StateRow
 from bot.ledger.status import branch_statuses
+from bot.ledger.summaries import read_summary_records
 from config import Roster
 from parsers.records import Contact
 
@@ -28,6 +29,7 @@ def read_snapshot(session: Session, roster: Roster, now: dt.datetime) -> Snapsho
         replies=read_replies(session),
         polls=read_polls(session),
         last_digest=last_digest(session, now),
+        summaries=read_summary_records(session),
         actions=read_actions(session),
         handled=frozenset(handled(session)),
     )

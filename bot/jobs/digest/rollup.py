@@ -1,43 +1,42 @@
 """`write_rollup`: the 汇总表 workbook staff forward upward — every accepted activity with every form field,
-headed with the form's own labels, then each branch's status and the counts. Bytes out, no disk."""
+headed with the form's own labels, then each activity's summary (summary_sheet.py), each branch's status and the
+counts. Bytes out, no disk."""
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-import math
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import wording as w
 from bot.jobs.digest.facts import PlannedActivity
 from bot.jobs.digest.model import DELIVERABLES, BranchRow, Digest
+from bot.jobs.digest.sheets import (
+    BODY_FONT,
+    BORDER,
+    CENTRE,
+    DAY_FORMAT,
+    HEADER_FILL,
+    HEADER_FONT,
+    HEADER_ROWS,
+    TIME_FORMAT,
+    TITLE_FONT,
+    Cell,
+    body_row,
+    finish,
+    heading,
+    stamp,
+    workbook_bytes,
+)
+from bot.jobs.digest.summary_sheet import SHEET_SUMMARIES, summary_sheet
 from config import Campaign
 
 SHEET_ACTIVITIES = "汇总表"
 SHEET_BRANCHES = "报送情况"
 SHEET_COUNTS = "统计"
-HEADER_ROWS = 4  # title, subtitle, two rows of headers: data starts on row 5
-DAY_FORMAT = 'yyyy"年"m"月"d"日"'
-TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
-LINE_POINTS = 15.0
-MAX_ROW_POINTS = 409.0  # Excel's limit
-
-_thin = Side(style="thin", color="B7C2CF")
-BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
-HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
-TITLE_FONT = Font(name="宋体", size=14, bold=True)
-HEADER_FONT = Font(name="宋体", size=11, bold=True)
-BODY_FONT = Font(name="宋体", size=11)
-WRAP = Alignment(wrap_text=True, vertical="top")
-CENTRE = Alignment(wrap_text=True, horizontal="center", vertical="center")
 STATUS_FILLS = {
     "accepted": PatternFill("solid", fgColor="E2F0D9"),
     "needs_correction": PatternFill("solid", fgColor="FCE4CC"),
@@ -45,7 +44,6 @@ STATUS_FILLS = {
     "no_attachment": PatternFill("solid", fgColor="FCE4CC"),
     "missing": PatternFill("solid", fgColor="F8D7DA"),
 }
-Cell = str | int | dt.date | dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -92,16 +90,10 @@ def write_rollup(digest: Digest, campaign: Campaign) -> bytes:
     sheet = book.active
     assert sheet is not None  # a new Workbook always has one sheet
     _activities_sheet(sheet, digest, campaign)
+    summary_sheet(book.create_sheet(SHEET_SUMMARIES), digest, campaign)
     _branches_sheet(book.create_sheet(SHEET_BRANCHES), digest)
     _counts_sheet(book.create_sheet(SHEET_COUNTS), digest)
-    stamp = digest.now.replace(tzinfo=None)
-    book.properties.creator = digest.office
-    book.properties.title = f"{digest.campaign}汇总表"
-    book.properties.created = stamp
-    book.properties.modified = stamp
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book, digest.office, f"{digest.campaign}汇总表", digest.now)
 
 
 def rollup_name(digest: Digest) -> str:
@@ -113,15 +105,15 @@ def _activities_sheet(sheet: Worksheet, digest: Digest, campaign: Campaign) -> N
     columns = activity_columns(campaign)
     headers = [("序号", "", 6.0), *((c.header, c.group, c.width) for c in columns)]
     subtitle = (
-        f"{digest.office}　截至{_stamp(digest.now)}　共{len(digest.activities)}项"
+        f"{digest.office}　截至{stamp(digest.now)}　共{len(digest.activities)}项"
         "（仅含已受理的活动；待修改和未报送的单位见“报送情况”）"
     )
-    _heading(sheet, f"{digest.campaign}筹备方案汇总表", subtitle, headers)
+    heading(sheet, f"{digest.campaign}筹备方案汇总表", subtitle, headers)
     for number, activity in enumerate(digest.activities, start=1):
         values: list[Cell] = [number, *(c.value(activity) for c in columns)]
         formats = ["0", *(c.number_format for c in columns)]
-        _body_row(sheet, HEADER_ROWS + number, values, formats, [h[2] for h in headers])
-    _finish(sheet, len(headers), len(digest.activities), freeze="D5")
+        body_row(sheet, HEADER_ROWS + number, values, formats, [h[2] for h in headers])
+    finish(sheet, len(headers), len(digest.activities), freeze="D5")
 
 
 def _branches_sheet(sheet: Worksheet, digest: Digest) -> None:
@@ -145,20 +137,20 @@ def _branches_sheet(sheet: Worksheet, digest: Digest) -> None:
         ("联系邮箱", "", 28.0),
     ]
     known = sum(b.known for b in digest.branches)
-    subtitle = f"截至{_stamp(digest.now)}　名单内{known}家" + (
+    subtitle = f"截至{stamp(digest.now)}　名单内{known}家" + (
         f"，名单外来信{len(digest.branches) - known}个" if len(digest.branches) > known else ""
     )
-    _heading(sheet, f"{digest.campaign}各单位报送情况", subtitle, headers)
+    heading(sheet, f"{digest.campaign}各单位报送情况", subtitle, headers)
     widths = [h[2] for h in headers]
     for number, branch in enumerate(digest.branches, start=1):
         row = HEADER_ROWS + number
         values, formats = _branch_values(number, branch)
-        _body_row(sheet, row, values, formats, widths)
+        body_row(sheet, row, values, formats, widths)
         for (_, state), column in zip(branch.states, (4, 10), strict=True):
             fill = STATUS_FILLS.get(state.status)
             if fill:
                 sheet.cell(row, column).fill = fill
-    _finish(sheet, len(headers), len(digest.branches), freeze="C5")
+    finish(sheet, len(headers), len(digest.branches), freeze="C5")
 
 
 def _branch_values(number: int, branch: BranchRow) -> tuple[list[Cell], list[str]]:
@@ -192,7 +184,7 @@ def _counts_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.title = SHEET_COUNTS
     sheet["A1"] = f"{digest.campaign}计划活动统计"
     sheet["A1"].font = TITLE_FONT
-    sheet["A2"] = f"截至{_stamp(digest.now)}；一项活动可属于多个模块"
+    sheet["A2"] = f"截至{stamp(digest.now)}；一项活动可属于多个模块"
     modules = [(t.name or "（未勾选模块）", t.accepted, t.correcting) for t in digest.modules]
     stages = [(w.stage_name(t.number), t.accepted, t.correcting) for t in digest.stages]
     _small_table(sheet, 4, "活动模块", modules)
@@ -210,78 +202,3 @@ def _small_table(sheet: Worksheet, top: int, title: str, rows: Sequence[tuple[st
         for index, value in enumerate(values, start=1):
             cell = sheet.cell(top + offset, index, value)
             cell.font, cell.border = BODY_FONT, BORDER
-
-
-def _heading(sheet: Worksheet, title: str, subtitle: str, headers: Sequence[tuple[str, str, float]]) -> None:
-    """Title, subtitle, and a two-row header: grouped columns under their group, the rest merged down."""
-    last = get_column_letter(len(headers))
-    sheet["A1"], sheet["A2"] = title, subtitle
-    sheet.merge_cells(f"A1:{last}1")
-    sheet.merge_cells(f"A2:{last}2")
-    sheet["A1"].font, sheet["A1"].alignment = TITLE_FONT, Alignment(horizontal="center", vertical="center")
-    sheet["A2"].font = BODY_FONT
-    sheet.row_dimensions[1].height = 28
-    column = 1
-    while column <= len(headers):
-        group = headers[column - 1][1]
-        span = 1
-        while group and column + span <= len(headers) and headers[column + span - 1][1] == group:
-            span += 1
-        if group:
-            sheet.cell(3, column, group)
-            if span > 1:
-                sheet.merge_cells(start_row=3, start_column=column, end_row=3, end_column=column + span - 1)
-            for offset in range(span):
-                sheet.cell(4, column + offset, headers[column + offset - 1][0])
-        else:
-            sheet.cell(3, column, headers[column - 1][0])
-            sheet.merge_cells(start_row=3, start_column=column, end_row=4, end_column=column)
-        column += span
-    for row in (3, 4):
-        for index in range(1, len(headers) + 1):
-            cell = sheet.cell(row, index)
-            cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTRE
-    for index, (_, _, width) in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    lines = max((_lines(name, width) for name, group, width in headers if group), default=1)
-    sheet.row_dimensions[4].height = lines * LINE_POINTS + 5
-
-
-def _body_row(
-    sheet: Worksheet, row: int, values: Sequence[Cell], formats: Sequence[str], widths: Sequence[float]
-) -> None:
-    lines = 1
-    for column, (value, number_format, width) in enumerate(zip(values, formats, widths, strict=True), start=1):
-        cell = sheet.cell(row, column, value)
-        cell.font, cell.border, cell.alignment = BODY_FONT, BORDER, WRAP
-        if value is not None:
-            cell.number_format = number_format
-        if isinstance(value, str):
-            lines = max(lines, _lines(value, width))
-    # Excel does not grow rows to fit wrapped text written by a program: say how tall each row is.
-    sheet.row_dimensions[row].height = min(MAX_ROW_POINTS, lines * LINE_POINTS + 3)
-
-
-def _lines(text: str, width: float) -> int:
-    return sum(max(1, math.ceil(display_width(line) / max(1.0, width - 1))) for line in text.split("\n"))
-
-
-def display_width(text: str) -> int:
-    """Characters as Excel's column units count them: CJK and full-width forms take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _finish(sheet: Worksheet, columns: int, rows: int, freeze: str) -> None:
-    last = get_column_letter(columns)
-    sheet.freeze_panes = freeze
-    sheet.auto_filter.ref = f"A4:{last}{HEADER_ROWS + max(rows, 1)}"
-    sheet.print_title_rows = "3:4"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-
-
-def _stamp(at: dt.datetime) -> str:
-    return f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"

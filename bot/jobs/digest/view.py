@@ -6,6 +6,7 @@ from typing import Any
 
 from bot import wording as w
 from bot.jobs.digest.model import Arrival, Digest, StageTally
+from bot.jobs.digest.progress import ActivityLine, MediaCount
 from parsers.records import Contact
 from replies.render import Rendered, Renderer
 
@@ -20,7 +21,11 @@ TONES = {
     "missing": "#c62828",
     "failed": "#c62828",
     "late": "#7b3fa0",
+    "planned": "#555",
+    "held": "#b35900",
+    "summarised": "#1a7f37",
 }
+UNMATCHED = "（未对应已受理活动的总结）"
 
 
 def render_digest(digest: Digest, renderer: Renderer, attachment: str = "") -> Rendered:
@@ -68,6 +73,7 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
         ],
         "waiting_count": len(digest.waiting),
         "missing": _missing_groups(digest),
+        "round": _round(digest),
         "missing_notes": _missing_notes(digest),
         "late": [
             {
@@ -170,7 +176,10 @@ def _arrival(a: Arrival) -> dict[str, Any]:
 
 
 def _missing_groups(digest: Digest) -> list[dict[str, Any]]:
+    """Who has not sent a deliverable. Once the summary round is shown, its own list names the branches owing a
+    summary (only those with an accepted plan are asked): the summary is not listed twice."""
     counts = {c.deliverable: c for c in digest.counts}
+    listed = [d for d in digest.missing_listed if not (d == "summary" and digest.summaries.shown)]
     return [
         {
             "name": w.deliverable(d),
@@ -181,8 +190,85 @@ def _missing_groups(digest: Digest) -> list[dict[str, Any]]:
                 if m.deliverable == d
             ],
         }
-        for d in digest.missing_listed
+        for d in listed
     ]
+
+
+def _round(digest: Digest) -> dict[str, Any] | None:
+    """The summary round: counts, the branches that sent a summary with each activity's progress and media (the
+    latest first, cut at LIST_LIMIT activities; the workbook has every activity), and the branches owing one."""
+    summaries = digest.summaries
+    if not summaries.shown:
+        return None
+    by_branch: dict[str, list[ActivityLine]] = {}
+    for line in summaries.lines:
+        by_branch.setdefault(line.branch, []).append(line)
+    sections: list[dict[str, Any]] = []
+    rows = 0
+    for branch in summaries.reporting:
+        lines = by_branch[branch]
+        if rows and rows + len(lines) > LIST_LIMIT:
+            break
+        sections.append({"branch": branch, "rows": [_line(line) for line in lines]})
+        rows += len(lines)
+    shown = {s["branch"] for s in sections}
+    progress = dict(summaries.progress)
+    totals = summaries.totals
+    return {
+        "deadline": w.days_left(summaries.days_left, summaries.deadline_day),
+        "overdue": summaries.days_left < 0,
+        "activities": sum(progress.values()),
+        "progress": [{"name": w.PROGRESS_NAMES[p], "count": n, "tone": TONES[p]} for p, n in summaries.progress],
+        "progress_text": "，".join(f"{w.PROGRESS_NAMES[p]}{n}项" for p, n in summaries.progress),
+        "totals": f"照片{totals.photos}张、视频{totals.videos}个、报道链接{len(totals.press)}个、网盘链接{len(totals.drive)}个",
+        "sections": sections,
+        "more": sum(len(by_branch[b]) for b in summaries.reporting if b not in shown),
+        "owed": [
+            {
+                "branch": o.branch,
+                "kind": o.kind,
+                "activities": f"{o.activities}项活动，" + (f"{o.held}项已举办" if o.held else "均未举办"),
+                "emails": list(o.emails),
+                "contact": _contact(o.contact),
+            }
+            for o in summaries.owed[:LIST_LIMIT]
+        ],
+        "owed_count": len(summaries.owed),
+        "owed_total": len(summaries.owed) + summaries.owed_later,
+        "owed_later": summaries.owed_later,
+        "not_asked": summaries.not_asked,
+    }
+
+
+def _line(line: ActivityLine) -> dict[str, Any]:
+    summary = line.receipt
+    if summary and line.summary != "accepted":
+        summary += f"（{w.outcome(line.summary)}）"
+    return {
+        "title": line.title or UNMATCHED,
+        "when": _when(line),
+        "progress": w.PROGRESS_NAMES[line.progress] if line.progress else "已收到总结",
+        "tone": TONES[line.progress] if line.progress else "#444",
+        "summary": summary,
+        "media": media_counts(line.media) or "尚无照片、视频或链接",
+    }
+
+
+def _when(line: ActivityLine) -> str:
+    if line.start and line.end:
+        return w.span(line.start, line.end)
+    return w.day(line.start) if line.start else ""
+
+
+def media_counts(media: MediaCount) -> str:
+    """照片3张，视频1个，报道1个，网盘1个 (what there is)."""
+    parts = [
+        (media.photos, "照片", "张"),
+        (media.videos, "视频", "个"),
+        (len(media.press), "报道", "个"),
+        (len(media.drive), "网盘", "个"),
+    ]
+    return "，".join(f"{name}{n}{unit}" for n, name, unit in parts if n)
 
 
 def _missing_notes(digest: Digest) -> list[str]:
