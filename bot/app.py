@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -64,6 +64,11 @@ class App:
         if self.lock_engine is None:
             return FileLock(self.lock_path)
         return AdvisoryLock(self.lock_engine, "jobs")
+
+    def with_roster(self, roster: Roster) -> App:
+        """The same app, judging mail against another roster (reloaded while `subbot run` runs)."""
+        ctx = Context(self.ctx.campaign, roster)
+        return replace(self, ctx=ctx, services=replace(self.services, ctx=ctx))
 
     def flush_outbox(
         self, now: Callable[[], dt.datetime], keep_copy: Callable[[bytes], None] | None = None

@@ -70,7 +70,7 @@ def _mailbox_side(args: argparse.Namespace, settings: Settings, ctx: Context) ->
 
         if args.command == "poll":
             return mail.poll(app, now, args.dry_run, args.reply_backlog)
-        return mail.run(app, now, args.reply_backlog)
+        return mail.run(app, now, args.reply_backlog, args.roster or settings.bot.roster)
     if args.command == "retry":
         from bot.commands import messages
 

@@ -7,8 +7,9 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.progress import Progress
@@ -23,6 +24,8 @@ from bot.jobs.scheduler import start_scheduler
 from bot.mailbox.port import Mailbox, MailboxConfigError, MailboxError
 from bot.mailbox.stop import Stop
 from bot.store.lock import Busy
+from config import ConfigError
+from config.roster import RosterSource
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +111,17 @@ def _summary(report: PollReport, dry_run: bool) -> str:
     )
 
 
-def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool) -> int:
+def run(app: App, now: Callable[[], dt.datetime], reply_backlog: bool, roster: Path | None = None) -> int:
     """Poll at start and whenever mail arrives, at least every `poll_minutes`, until SIGTERM or SIGINT;
-    a poll in progress finishes first."""
+    a poll in progress finishes first. The roster file is read again before a poll when it changed."""
     minutes = app.settings.bot.poll_minutes
-    rounds = _Rounds(app, now, reply_backlog or app.settings.bot.reply_backlog)
+    rounds = _Rounds(app, now, reply_backlog or app.settings.bot.reply_backlog, RosterSource(roster))
     with Stop() as stop:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         print(f"subbot 已启动：有新邮件即处理，至少每{minutes:g}分钟检查一次邮箱", flush=True)
         # Reminders and the digest on their hours; one missed while the bot was down runs once now.
-        scheduler = start_scheduler(app.engine, app.campaign.zone, daily_jobs(app, now))
+        scheduler = start_scheduler(app.engine, app.campaign.zone, daily_jobs(lambda: rounds.app, now))
         try:
             Runner(lambda: open_mailbox(app.settings, attempts=1), rounds.poll, app.poll_lock, minutes * 60, stop).run()
         finally:
@@ -132,9 +135,29 @@ class _Rounds:
     app: App
     now: Callable[[], dt.datetime]
     reply_backlog: bool
+    roster: RosterSource
+
+    def __post_init__(self) -> None:
+        self.roster.changed()  # the file as it is now is the one the app was built with
+        with suppress(ConfigError):
+            self.roster.load()
 
     def poll(self, mailbox: Mailbox) -> None:
+        self._reload_roster()
         report = _poll_with(mailbox, self.app, self.now, False, self.reply_backlog)
         log.info(_summary(report, False))
         # What was there at the first poll is recorded now: whatever arrives while running is new mail.
         self.reply_backlog = True
+
+    def _reload_roster(self) -> None:
+        """A roster saved while the bot runs is used from the next poll on; one that cannot be read is reported
+        once, and the roster in use is kept."""
+        if not self.roster.changed():
+            return
+        try:
+            roster = self.roster.load()
+        except ConfigError as exc:
+            log.error("the roster file changed but cannot be used; the one in use is kept: %s", exc)
+            return
+        self.app = self.app.with_roster(roster)
+        log.info("roster reloaded: %d branches", len(roster.branches))

@@ -17,6 +17,7 @@ None of these changes where a branch stands: only documents do (bot.ledger.statu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -61,6 +62,7 @@ class Decision:
     # A plan's activities: which earlier activity of the branch each continues, and which it withdraws.
     continuation: Continuation | None = None
     standing: bool = False  # an earlier version of this deliverable was accepted, and stands
+    held_because: str = ""  # why a mail is held for a person when its words do not say
 
     @property
     def template(self) -> str:
@@ -72,6 +74,8 @@ class Decision:
     @property
     def excerpt(self) -> str:
         """The first lines the sender wrote (for staff, when the mail is for a person)."""
+        if self.held_because:
+            return self.held_because
         if self.intent is None:
             return ""
         return "\n".join(line for line in self.intent.text.splitlines() if line.strip())[:EXCERPT]
@@ -82,18 +86,41 @@ class Routing:
     """Who a mail is from and what it brings, worked out once per mail."""
 
     branch: Branch | None
-    matched_by: str  # address | name | organiser | ""
+    matched_by: str  # address | learned | name | organiser | named | staff | ""
     deliverable: Deliverable
+    # A known address (learned for `branch`) whose form names another roster branch: held for a person.
+    other: str = ""
 
 
 def route(
-    mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, arrived: dt.datetime, credited: str | None = None
+    mail: Mail,
+    forms: tuple[DocumentCheck, ...],
+    ctx: Context,
+    arrived: dt.datetime,
+    credited: str | None = None,
+    learned: Mapping[str, str] | None = None,
 ) -> Routing:
-    """`credited`: the branch staff said the mail is (`subbot assign`), whoever sent it."""
-    branch, matched_by = identify(mail, forms, ctx)
+    """`credited`: the branch staff said the mail is (`subbot assign`), whoever sent it; `learned`: addresses
+    the ledger learned for roster branches (bot.intake.senders)."""
+    branch, matched_by = identify(mail, forms, ctx, learned or {})
+    deliverable = which_deliverable(mail, forms, ctx, arrived)
+    if branch is None and deliverable == "summary":  # a summary names its branch, as a plan's organiser cell does
+        branch = named_branch([mail.subject, *(a.name for a in mail.attachments)], ctx)
+        matched_by = "named" if branch else ""
+    other = ""
+    if matched_by == "learned" and (organiser := _organiser(forms, ctx)) and organiser != branch:
+        other = organiser.name
     if credited is not None and (chosen := ctx.roster.find_by_name(credited)) is not None:
-        branch, matched_by = chosen, "staff"
-    return Routing(branch, matched_by, which_deliverable(mail, forms, ctx, arrived))
+        branch, matched_by, other = chosen, "staff", ""
+    return Routing(branch, matched_by, deliverable, other)
+
+
+def named_branch(texts: Sequence[str], ctx: Context) -> Branch | None:
+    """The roster branch whose name (or alias) the texts mention, the longest name first; None if none or two."""
+    names = sorted(((name, b) for b in ctx.roster.branches for name in b.names() if len(name) >= 4), key=lambda x: -len(x[0]))
+    text = "\n".join(texts)
+    found = {b.name: b for name, b in names if name in text}
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def decide(
@@ -114,12 +141,15 @@ def decide(
     branch, matched_by, deliverable = routing.branch, routing.matched_by, routing.deliverable
     if mail.kind != "submission":
         return Decision(mail.kind, mail.kind_reason, branch, matched_by, None, False, None, "none", (), forms)
-    forged = None if released else unauthenticated_sender(mail, ctx)
+    learned_for = branch.name if matched_by == "learned" and branch else None
+    forged = None if released else unauthenticated_sender(mail, ctx, learned_for)
     if forged:  # held for staff: no branch, nothing taken from it, no reply
         reason = f"sender not authenticated: {mail.sender_check.reason}"
         return Decision("unauthenticated", reason, None, "", None, False, None, "none", (MailFinding("", forged),), ())
     if released:
         replies_today = 0
+    if routing.other and not released:  # a known address sending for another branch: a person decides
+        return _held_for_other(routing, ctx, forms, replies_today, reply_cap)
     history = history or History()
     if not forms and not released and (talk := _conversation(mail, routing, ctx, replies_today, reply_cap)):
         return talk
@@ -130,12 +160,17 @@ def decide(
         evidence = summary or SummaryEvidence(tuple(), {})
         read = build_summary(mail, evidence.media, evidence.documents, history, arrived)
         verdict, findings = judge_summary(mail, read, ctx)
+        if matched_by == "named" and branch is not None:
+            message = (
+                f"发件地址不在名单中，已按邮件中的单位名称记为「{branch.name}」的活动总结；如有误，请回复说明"
+            )
+            findings += (MailFinding("", Finding(None, "file", "warning", "sender_named", message)),)
     else:
         verdict, findings = judge(mail, forms, deliverable)
         activities = [a for check in forms for a in check.result.read.activities]
         continuation = continue_versions(history.sent, activities) if activities else None
-    reply: ReplyKind = "ack" if verdict == "accepted" else "correction"
-    reply, reason = _capped(reply, f"verdict {verdict}", replies_today, reply_cap)
+    answer: ReplyKind = "ack" if verdict == "accepted" else "correction"
+    reply, reason = _capped(answer, f"verdict {verdict}", replies_today, reply_cap)
     standing = deliverable == "plan" and bool(history.activities)
     return Decision(
         mail.kind,
@@ -165,7 +200,7 @@ def _conversation(
     kind = ""
     reply: ReplyKind = "none"
     if intent.kind == "question" or (intent.kind == "other" and not files):
-        kind, reply = "for_person", ("forwarded" if ctx.campaign.conversation.notify_forwarded else "none")
+        kind, reply = "for_person", _forward(ctx)
     elif intent.kind == "thanks" and not files:
         kind = "thanks"
     elif intent.kind == "link" and not files and routing.deliverable == "plan":
@@ -177,24 +212,48 @@ def _conversation(
     return Decision(kind, reason, routing.branch, routing.matched_by, deliverable, False, None, reply, (), (), None, intent)
 
 
+def _held_for_other(
+    routing: Routing, ctx: Context, forms: tuple[DocumentCheck, ...], replies_today: int, reply_cap: int
+) -> Decision:
+    known = routing.branch.name if routing.branch else ""
+    reason = f"an address learned for one branch sends for another ({routing.other})"
+    reply, reason = _capped(_forward(ctx), reason, replies_today, reply_cap)
+    held = f"该地址已登记为「{known}」的地址，本次来信的表格主办单位为「{routing.other}」"
+    return Decision("for_person", reason, None, "", None, False, None, reply, (), forms, held_because=held)
+
+
+def _forward(ctx: Context) -> ReplyKind:
+    return "forwarded" if ctx.campaign.conversation.notify_forwarded else "none"
+
+
 def _capped(reply: ReplyKind, reason: str, replies_today: int, reply_cap: int) -> tuple[ReplyKind, str]:
     if reply != "none" and replies_today >= reply_cap:
         return "none", f"reply cap of {reply_cap} a day reached for this sender"
     return reply, reason
 
 
-def identify(mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context) -> tuple[Branch | None, str]:
-    """The roster branch: by the From address, by its display name, then by the form's organiser. Never by
-    Reply-To: it may say where to answer, but anyone can write any address there."""
+def identify(
+    mail: Mail, forms: tuple[DocumentCheck, ...], ctx: Context, learned: Mapping[str, str]
+) -> tuple[Branch | None, str]:
+    """The roster branch: by the From address (the roster's, then one learned), by its display name, then by the
+    form's organiser. Never by Reply-To: it may say where to answer, but anyone can write any address there."""
     if branch := ctx.roster.find_by_address(mail.sender.address):
         return branch, "address"
+    if (name := learned.get(mail.sender.address)) and (branch := ctx.roster.find_by_name(name)):
+        return branch, "learned"
     if mail.sender.name and (branch := ctx.roster.find_by_name(mail.sender.name)):
         return branch, "name"
+    if branch := _organiser(forms, ctx):
+        return branch, "organiser"
+    return None, ""
+
+
+def _organiser(forms: tuple[DocumentCheck, ...], ctx: Context) -> Branch | None:
     for check in forms:
         for activity in check.result.read.activities:
             if branch := ctx.roster.find_by_name(activity.organiser):
-                return branch, "organiser"
-    return None, ""
+                return branch
+    return None
 
 
 def which_deliverable(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bot.intake.senders import reassign
 from bot.intake.services import Services
 from bot.intake.take import Intake, keep_raw, take_one
 from bot.ledger import owed, queries
@@ -52,6 +53,8 @@ def poll_once(
     refs = mailbox.list_refs()
     if not dry_run:
         _make_owed_marks(mailbox, engine, refs)
+        with Session(engine) as session, session.begin():  # an address added since: its mail moves to its branch
+            reassign(session, services.ctx)
     new = [ref for ref in refs if (ref.uidvalidity, ref.uid) not in known]
     report.seen, report.new = len(refs), len(new)
     report.backlog = first_run and bool(new) and not reply_backlog

@@ -22,6 +22,7 @@ from bot.intake.decide import Routing
 from bot.intake.examine import Release, examine
 from bot.intake.read import read_mail
 from bot.intake.record import describe, record_decision, record_summary
+from bot.intake.senders import learn_sender, learned_addresses
 from bot.intake.services import Services
 from bot.intake.staff_mail import take_staff_mail
 from bot.ledger import history, owed, queries
@@ -151,10 +152,12 @@ def take_in_mail(
         branch = routing.branch.name if routing.branch else None
         return history.branch_history(session, branch, mail.sender.address)
 
-    decision = examine(mail, services, fetched.arrived, history_of, replies_today, release)
+    learned = learned_addresses(session)
+    decision = examine(mail, services, fetched.arrived, history_of, replies_today, release, learned)
     message.status = "processed"
     session.flush()
     record_decision(session, message, decision)
+    learn_sender(session, message, decision, services.ctx, now)
     record_summary(session, message, decision, services.media)
     message.receipt = queries.receipt_for(message, services.ctx.campaign.year)
     queries.add_ref(session, fetched.ref, message, now)

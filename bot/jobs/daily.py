@@ -15,19 +15,24 @@ from bot.jobs.remind import queue_reminders
 from bot.jobs.scheduler import DailyJob
 
 
-def daily_jobs(app: App, now: Callable[[], dt.datetime]) -> list[DailyJob]:
+def daily_jobs(current: Callable[[], App], now: Callable[[], dt.datetime]) -> list[DailyJob]:
+    """`current` gives the app as it is when a job runs (its roster may have been reloaded since the start)."""
+
     def remind() -> None:
+        app = current()
         with held(app):
             with Session(app.engine) as session, session.begin():
                 queue_reminders(session, app.ctx, app.services.letterhead, now())
             app.flush_outbox(now)
 
     def digest() -> None:
+        app = current()
         with held(app):
             with Session(app.engine) as session, session.begin():
                 queue_digest(session, app.ctx, app.services.letterhead, app.settings.digest.to, now())
             app.flush_outbox(now)
 
+    app = current()
     jobs = [DailyJob("reminders", app.campaign.reminders.at, remind)]
     if app.settings.digest.to:
         jobs.append(DailyJob("digest", app.settings.digest.hour, digest))

@@ -107,6 +107,17 @@ def letters_about(session: Session, message_pk: int) -> int:
     return int(session.execute(query).scalar_one())
 
 
+def credit(session: Session, message: MessageRow, branch: str, how: str) -> None:
+    """A taken-in mail (and its activities) counted as the branch's from now on."""
+    old_key = message.branch if message.branch is not None else f"sender:{message.sender}"
+    message.branch, message.matched_by = branch, how
+    session.execute(
+        update(ActivityRow)
+        .where(ActivityRow.message_pk == message.id, ActivityRow.branch_key == old_key)
+        .values(branch_key=branch)
+    )
+
+
 def forget_decision(session: Session, message: MessageRow) -> None:
     """What deciding a message wrote (its documents, findings, activities, media; the activities it reported as
     summarised), removed before it is taken in again. Its answers and refs stay: they happened."""

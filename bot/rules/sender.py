@@ -8,11 +8,14 @@ from config import Context
 from parsers.message import Mail
 
 
-def unauthenticated_sender(mail: Mail, ctx: Context) -> Finding | None:
-    """A finding when the From is a roster address and the server says DMARC, DKIM or SPF failed for it."""
+def unauthenticated_sender(mail: Mail, ctx: Context, learned_for: str | None = None) -> Finding | None:
+    """A finding when the From is a roster address (or one learned for `learned_for`) and the server says DMARC,
+    DKIM or SPF failed for it."""
     if mail.sender_check.result != "fail":
         return None
     branch = ctx.roster.find_by_address(mail.sender.address)
+    if branch is None and learned_for:
+        branch = ctx.roster.find_by_name(learned_for)
     if branch is None:
         return None
     message = (

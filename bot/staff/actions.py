@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import wording
-from bot.ledger import addresses, history, queries
+from bot.ledger import addresses, queries
 from bot.ledger.overrides import exemptions, handled
 from bot.ledger.schema import ActivityRow, MessageRow, ReplyRow, StaffActionRow
 from bot.outgoing.compose import Thread
@@ -178,19 +178,8 @@ def _assign(session: Session, command: StaffCommand, staff: Staff, message: Mess
         added = f"，并将其发件地址登记为{branch}的地址"
     if message.kind in HELD:
         return Outcome(command.line, True, f"{message.receipt} 已记在{branch}名下，并放行重新处理{added}", message.id, branch)
-    credit(session, message, branch, "staff")
+    queries.credit(session, message, branch, "staff")
     return Outcome(command.line, True, f"{message.receipt} 已记在{branch}名下{added}")
-
-
-def credit(session: Session, message: MessageRow, branch: str, how: str) -> None:
-    """A taken-in mail (and its activities) counted as the branch's from now on."""
-    old_key = history.branch_key(message.branch, message.sender)
-    message.branch, message.matched_by = branch, how
-    session.execute(
-        update(ActivityRow)
-        .where(ActivityRow.message_pk == message.id, ActivityRow.branch_key == old_key)
-        .values(branch_key=branch)
-    )
 
 
 def _release(session: Session, command: StaffCommand, staff: Staff, message: MessageRow | None) -> Outcome:
