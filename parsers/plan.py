@@ -16,6 +16,7 @@ from parsers.form_reader import read_form
 from parsers.package import refuse, sniff
 from parsers.pdf_blocks import read_pdf_blocks
 from parsers.records import FormLayout, PlanRead, Unreadable
+from parsers.scan import ocr_available, read_scan
 
 # What each convertible kind is called when asking the sender to re-save.
 CONVERTIBLE = {"doc": "Word 97-2003（.doc）", "wps": "WPS（.wps）", "odt": "OpenDocument（.odt）", "rtf": "RTF"}
@@ -35,11 +36,16 @@ PARSER_FAILURES: tuple[type[Exception], ...] = (
 
 def read_plan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     """Read a plan form from bytes. Raises NeedsConversion for .doc/.wps/.odt/.rtf, which the caller
-    converts (LibreOffice is IO, so it lives at the edge) and passes back in as .docx."""
+    converts (LibreOffice is IO, so it lives at the edge) and passes back in as .docx. A photo or an
+    image-only PDF is read by OCR when the `ocr` extra is installed (`PlanRead.read_by == "ocr"`)."""
     kind = sniff(data, name)
+    if kind == "image" and ocr_available():
+        return read_scan(data, name, layout)
     try:
         blocks = _blocks(data, kind)
     except UnreadableDocument as exc:
+        if exc.code == "scanned" and ocr_available():
+            return read_scan(data, name, layout)
         return PlanRead(name, kind, unreadable=Unreadable(exc.code, exc.message, exc.detail))
     except PARSER_FAILURES as exc:
         detail = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"[:500]
