@@ -12,13 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server.
+# The suite uses real parts: LibreOffice converts .doc/.wps/.odt, Dovecot is the IMAP server; the OCR
+# tests print forms with LibreOffice, scan them with pdftoppm and write in AR PL UKai (a brush hand).
 # Chromium renders the digest for the layout test. PostgreSQL holds the ledger of the multi-instance tests.
 # Install them when missing (CI runs as root on a fresh machine).
 APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
                 $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd) \
                 $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk) \
-                $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql)
+                $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
+                $(if $(shell command -v pdftoppm),,poppler-utils) \
+                $(if $(wildcard /usr/share/fonts/truetype/arphic/ukai.ttc),,fonts-arphic-ukai)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  echo "installing $(strip $(APT_PACKAGES))"; \

@@ -9,13 +9,26 @@ False and nothing here imports them. Pure like the other parsers: bytes in, reco
 
 from __future__ import annotations
 
+import io
+import warnings
 from importlib import util
 
+import pdfplumber
+from PIL import Image, UnidentifiedImageError
+
+from parsers.errors import LIBRARY_ERRORS
 from parsers.package import sniff
 from parsers.records import FormLayout, PlanRead
 
 # What the reader needs besides the models; checked without importing them.
 _MODULES = ("numpy", "cv2", "onnxruntime", "rapidfuzz", "pypdfium2", "pillow_heif")
+# A picture whose shorter side is under this many pixels cannot show a form's print legibly (an A4
+# page 400 px across has characters 5 px high); nor can a PDF page whose pictures cover under this
+# share of it be a scan (a logo, a signature).
+MIN_SIDE = 400
+MIN_SCAN_COVER = 0.5
+_MAX_LOOKED_AT = 12
+_HEADER_ERRORS: tuple[type[Exception], ...] = (*LIBRARY_ERRORS, OSError, UnidentifiedImageError, SyntaxError)
 
 
 def ocr_available() -> bool:
@@ -27,6 +40,39 @@ def ocr_available() -> bool:
     return model_dir() is not None
 
 
+def may_be_scan(data: bytes, name: str) -> bool:
+    """Whether a file is worth OCR, found cheaply (no OCR library imported): a picture large enough
+    to show a form, or a PDF with a page that is mostly a picture."""
+    kind = sniff(data, name)
+    try:
+        if kind == "image":
+            return _image_side(data) >= MIN_SIDE
+        if kind == "pdf":
+            return _has_scanned_page(data)
+    except _HEADER_ERRORS:
+        return kind == "image"  # Pillow cannot say: the reader will, and answer for it
+    return False
+
+
+def _image_side(data: bytes) -> int:
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypheim", b"ftypheis"):
+        return MIN_SIDE  # Pillow does not read HEIF headers; the reader checks the size itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as image:
+            return min(image.size)
+
+
+def _has_scanned_page(data: bytes) -> bool:
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages[:_MAX_LOOKED_AT]:
+            area = max(float(page.width * page.height), 1.0)
+            covered = sum(float(i["width"] * i["height"]) for i in page.images)
+            if covered / area >= MIN_SCAN_COVER:
+                return True
+    return False
+
+
 def read_scan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     """Read an image (JPEG, PNG, HEIC, GIF, BMP, TIFF) or an image-only PDF by OCR. Call only when
     `ocr_available()`; a file that cannot be read gives an `Unreadable`, never an exception."""
@@ -36,4 +82,4 @@ def read_scan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     return read_scan_pages(data, name, kind, layout)
 
 
-__all__ = ["ocr_available", "read_scan"]
+__all__ = ["may_be_scan", "ocr_available", "read_scan"]

@@ -111,8 +111,11 @@ class Engine:
         return _boxes(prob, width / w, height / h, width, height)
 
     def recognise(self, image: np.ndarray[Any, Any], boxes: Sequence[Box]) -> list[Line]:
-        """Each box's text, read from the grey page at full resolution."""
-        crops = [(box, image[box.y0 : box.y1, box.x0 : box.x1]) for box in boxes]
+        """Each box's text, read from the grey page at full resolution. A quarter of the line's height
+        is added at either end: a line's first character, when it is 一, is often left outside its box."""
+        width = image.shape[1]
+        padded = [Box(max(0, b.x0 - b.height // 4), b.y0, min(width, b.x1 + b.height // 4), b.y1) for b in boxes]
+        crops = [(box, image[box.y0 : box.y1, box.x0 : box.x1]) for box in padded]
         resized = [(box, _line_image(crop)) for box, crop in crops if crop.size]
         order = sorted(range(len(resized)), key=lambda i: resized[i][1].shape[1])
         lines: dict[int, Line] = {}

@@ -86,8 +86,8 @@ def _rules(binary: Pixels) -> Pixels:
 
 def _vertical_rules(binary: Pixels, across: Pixels) -> list[tuple[int, int, int]]:
     """(x, top, bottom) of each piece of vertical rule between two horizontal rules. A column is a rule
-    between two horizontal rules when its ink fills the span from one to
-    the other (a pixel either side allowed), touching both: a tall stroke of text in a one-line row leaves a gap at either end."""
+    between two horizontal rules when its ink fills the span from one to the other (a pixel either
+    side allowed), touching both: a tall stroke of text in a one-line row leaves a gap at either end."""
     down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, _STROKE)))
     columns = _peaks((down > 0).sum(axis=0))
     inked = cv2.dilate(binary, np.ones((1, 3), np.uint8)) > 0

@@ -4,6 +4,7 @@ carries the lowest OCR confidence of each of its cells, for telling which fields
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ _WRAP_MARGIN = 1.5
 _WRAP_SHARE = 0.6
 _WRAP_GAP = 0.5
 _SENTENCE_ENDS = tuple("。！？；：!?;:")
+# The recogniser reads a wide gap as a space, also beside Chinese, where nobody types one.
+_CJK_SPACE = re.compile(r"(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])")
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,19 @@ def _join(lines: list[Line]) -> tuple[str, float]:
             visual[-1].append(line)
         elif line.chars:
             visual.append([line])
-    text = "\n".join(" ".join(piece.text for piece in sorted(group, key=lambda p: p.box.x0)) for group in visual)
+    text = "\n".join(_side_by_side([piece.text for piece in sorted(group, key=lambda p: p.box.x0)]) for group in visual)
     return text, confidence(ch for line in lines for ch in line.chars)
+
+
+def _side_by_side(pieces: list[str]) -> str:
+    """Pieces of one line that detection cut apart: a space only between two words of Latin letters
+    or digits ("北京市海淀区学院路" + "20号" is one address)."""
+    out = ""
+    for piece in filter(None, (_CJK_SPACE.sub("", piece) for piece in pieces)):
+        if out and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+            out += " "
+        out += piece
+    return out
 
 
 def confidence(chars: Iterable[Char]) -> float:
