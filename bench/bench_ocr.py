@@ -166,7 +166,8 @@ def _report(rows: list[list[str]], needed: int | None) -> str:
         f"onnxruntime limited to 2 threads; load average {load:.1f} when it ended (the machine's 2 cores are shared: "
         "wall time is CPU time stretched by the other work).",
         "Pages from tests/scan_pages.py (golden form → LibreOffice → PDF → pdftoppm 200 dpi → the variant). "
-        "The 工作方案 counts as right at 98% similarity; every other field must be exact.",
+        "The 工作方案 counts as right when its letters and characters (punctuation left out) are 98% similar "
+        "to what was typed; every other field must be exact. Threads: onnxruntime 2 (intra-op, not spinning).",
         "",
         table(header, rows),
         "",

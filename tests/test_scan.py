@@ -35,7 +35,7 @@ VARIANTS = ("clean", "pdf", "skewed-seal", "photo", "rotated-90", "hand-ticks")
 SHOWN = {
     "clean": ("organiser", "modules", "audiences", "contact.mobile", "plan_text"),
     "pdf": ("organiser", "time", "contact.email"),
-    "skewed-seal": ("title", "modules", "venue", "contact.office_phone"),
+    "skewed-seal": ("organiser", "title", "modules", "venue", "contact.office_phone"),
     "photo": ("time", "venue", "contact.mobile", "address"),
     "rotated-90": ("title", "modules", "scale", "contact.name"),
     "hand-ticks": ("modules", "audiences"),
@@ -66,13 +66,6 @@ def test_a_scanned_or_photographed_form_reads_as_it_was_filled_in(variant: str, 
     # A field read wrong is one a person is asked to check (the 工作方案 is judged by similarity).
     listed = {field for _, field in read.uncertain}
     assert set(wrong) - {"plan_text"} <= listed
-
-
-def test_the_seal_over_the_organiser_is_faded_or_its_field_listed(pages: dict[str, Page], reads: dict[str, Any]) -> None:
-    read = reads["skewed-seal"]
-    organiser = read.activities[0].organiser
-    assert organiser.startswith("北京石油学会")
-    assert organiser == "北京石油学会" or (0, "organiser") in read.uncertain
 
 
 def test_check_json_of_a_photo_gives_what_the_docx_gives(tmp_path: Path, pages: dict[str, Page], capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,8 @@ Pixels = np.ndarray[Any, Any]
 # Red seal ink (公章, 红头): red well above both green and blue. Paper under warm light stays below
 # this (a yellowish page is about R-B 25); the seal is R-G over 100.
 SEAL_MARGIN = 50
+# Under the seal, what is darker than this in the red channel is print (black stays black in red).
+_UNDER_SEAL = 150
 # Below this grey level (0-255, after the light is evened) a pixel is ink. Rules are looked for
 # with a laxer level: a table's 0.5-pt rule is 1–2 px wide, and a soft scan leaves it pale grey.
 INK_LEVEL = 170
@@ -37,15 +39,17 @@ _KEYSTONE_PX = 12.0
 
 
 def grey(rgb: Pixels) -> Pixels:
-    """Grey levels with red ink faded: where red stands well above green and blue, the red channel
-    alone, which is near white for seal ink and stays dark for the black print under it."""
+    """Grey levels with red ink faded: where red stands well above green and blue, white, unless the
+    red channel is dark there too (black print under the seal, which stays). The red channel alone
+    leaves the seal a pale grey that the recogniser still reads as characters (用章 as 田喜)."""
     r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
     plain = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     red = ((r - np.maximum(g, b)) > SEAL_MARGIN).astype(np.uint8)
     # JPEG blurs colour at half resolution: the seal's edges are pinkish grey, not red. Widening the
     # seal by two pixels takes them too; print under it is dark in the red channel as well, so stays.
-    seal = cv2.dilate(red, np.ones((5, 5), np.uint8))
-    return np.where(seal > 0, rgb[..., 0], plain).astype(np.uint8)
+    seal = cv2.dilate(red, np.ones((5, 5), np.uint8)) > 0
+    faded = np.where(rgb[..., 0] < _UNDER_SEAL, rgb[..., 0], 255)
+    return np.where(seal, faded, plain).astype(np.uint8)
 
 
 def even_light(page: Pixels) -> Pixels:
