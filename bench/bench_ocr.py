@@ -81,7 +81,7 @@ def main() -> int:
             path = folder / f"{page.variant}-{page.name}"
             path.write_bytes(page.data)
             clean_path = clean_path or path
-            rows.append(_row(page.variant, path, page.expected))
+            rows.append(_row(page.variant, path, page.activities, page.pages))
         needed = None if args.quick or args.variants else _address_space(clean_path)
     text = _report(rows, needed)
     print(text)
@@ -105,24 +105,29 @@ def _child(path: Path, limit: int = 0, rounds: int = 2) -> dict[str, Any] | None
     return result
 
 
-def _row(variant: str, path: Path, expected: dict[str, Any]) -> list[str]:
+def _row(variant: str, path: Path, expected: tuple[dict[str, Any], ...], pages: int) -> list[str]:
+    """One page's row; a file of several pages and activities gives fields per activity ("14+14")
+    and seconds per page."""
     result = _child(path)
     if result is None or not result["activities"]:
         problem = "crashed" if result is None else f"unreadable ({result['unreadable']})"
         return [variant, path.suffix, f"0 — {problem}", "", "", "", "", "", ""]
-    right = fields_right(result["activities"][0], expected)
-    wrong = [key for key, ok in right.items() if not ok]
-    listed = sorted({field for _, field in result["uncertain"]})
+    read = result["activities"]
+    rights = [fields_right(activity, answer) for activity, answer in zip(read, expected, strict=False)]
+    counts = [str(sum(right.values())) for right in rights] + ["0"] * (len(expected) - len(read))
+    prefix = len(rights) > 1
+    wrong = [f"{i}:{key}" if prefix else key for i, right in enumerate(rights) for key, ok in right.items() if not ok]
+    listed = sorted({f"{i}:{field}" if prefix else field for i, field in result["uncertain"]})
     (first, _), (warm, warm_cpu) = result["timings"]
     return [
         variant,
-        path.suffix,
-        f"{sum(right.values())}",
+        path.suffix + (f" ({pages} pages)" if pages > 1 else ""),
+        "+".join(counts),
         ", ".join(wrong) or "—",
         ", ".join(listed) or "—",
-        f"{first:.1f}",
-        f"{warm:.1f}",
-        f"{warm_cpu:.1f}",
+        f"{first / pages:.1f}",
+        f"{warm / pages:.1f}",
+        f"{warm_cpu / pages:.1f}",
         f"{result['peak'] / 2**20:.0f}",
     ]
 

@@ -87,26 +87,58 @@ _RICH = FormEntry(
     audiences=("科协系统干部", "科技工作者"),
     plan_text="\n".join(_LONG_PLAN),
 )
+_SECOND = FormEntry(
+    cells={
+        "organiser": "大庆油田科技馆",
+        "title": "“科学家精神”报告会",
+        "co_organiser": "大庆油田青年科技协会",
+        "time": "第一阶段；5月12日—5月14日",
+        "venue": "大庆市让胡路区中央大街1号",
+        "scale": "约80人",
+        "contact.name": "赵丽",
+        "contact.office_phone": "0459-5901234",
+        "contact.mobile": "13704591234",
+        "contact.email": "zhaoli@example.com",
+        "address": "大庆市让胡路区中央大街1号",
+    },
+    modules=("团结引领", "为民服务", "表彰发布"),
+    audiences=("海外同行",),
+    plan_text="一、工作思路：请院士讲述科学家故事。\n二、预期成效：约80人参加。",
+)
 
 
 @dataclass(frozen=True)
 class Page:
-    """One scanned or photographed form: its bytes, the name it is sent under, what it must read as."""
+    """One scanned or photographed form: its bytes, the name it is sent under, the activities it must
+    read as (`expected` the first), and how many pages it has."""
 
     variant: str
     name: str
     data: bytes
-    expected: dict[str, Any]
+    activities: tuple[dict[str, Any], ...]
+    pages: int = 1
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.activities[0]
 
 
 @dataclass(frozen=True)
 class _Base:
-    """A printed form: the .docx, its 200-dpi page (RGB), its PDF (for where things are), the answer."""
+    """A printed form: the .docx, its 200-dpi pages (RGB), its PDF (for where things are), the answers."""
 
     docx: bytes
-    page: Pixels
+    pages: tuple[Pixels, ...]
     pdf: bytes
-    expected: dict[str, Any]
+    activities: tuple[dict[str, Any], ...]
+
+    @property
+    def page(self) -> Pixels:
+        return self.pages[0]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.activities[0]
 
 
 def tools_missing() -> list[str]:
@@ -126,7 +158,8 @@ def make_pages(folder: Path, variants: tuple[str, ...] | None = None) -> list[Pa
             bases[base_name] = _BASES[base_name](folder)
         base = bases[base_name]
         name, data = make(base, random.Random(variant))
-        pages.append(Page(variant, name, data, base.expected))
+        count = len(base.pages) if name.endswith(".pdf") else 1
+        pages.append(Page(variant, name, data, base.activities if count > 1 else base.activities[:1], count))
     return pages
 
 
@@ -154,7 +187,7 @@ def fields_right(activity: dict[str, Any], expected: dict[str, Any]) -> dict[str
 
 def _golden(folder: Path) -> _Base:
     answer = json.loads((FORMS / "official-standard.expected.json").read_text(encoding="utf-8"))
-    return _printed(folder, "standard", (FORMS / "official-standard.docx").read_bytes(), answer["activities"][0])
+    return _printed(folder, "standard", (FORMS / "official-standard.docx").read_bytes(), answer["activities"][:1])
 
 
 def _rich(folder: Path, *, hand: bool = False, ticks: bool = True) -> _Base:
@@ -164,23 +197,30 @@ def _rich(folder: Path, *, hand: bool = False, ticks: bool = True) -> _Base:
     if hand:
         data = _handwritten(data)
     name = "rich" + ("-hand" if hand else "") + ("" if ticks else "-unticked")
-    return _printed(folder, name, data, _expected(_RICH))
+    return _printed(folder, name, data, (_expected(_RICH, 3, "2021-06-08", "2021-06-10", 150),))
 
 
-def _expected(entry: FormEntry) -> dict[str, Any]:
+def _two(folder: Path) -> _Base:
+    """Two activities, one table each, over two pages."""
+    data = write_form(form_layout(load_campaign()), [_RICH, _SECOND])
+    answers = (_expected(_RICH, 3, "2021-06-08", "2021-06-10", 150), _expected(_SECOND, 1, "2021-05-12", "2021-05-14", 80))
+    return _printed(folder, "two", data, answers)
+
+
+def _expected(entry: FormEntry, stage: int, start: str, end: str, people: int) -> dict[str, Any]:
     cells = entry.cells
     return {
         "organiser": cells["organiser"],
         "title": cells["title"],
         "modules": list(entry.modules),
         "co_organiser": cells["co_organiser"],
-        "stage": 3,
-        "start": "2021-06-08",
-        "end": "2021-06-10",
+        "stage": stage,
+        "start": start,
+        "end": end,
         "venue": cells["venue"],
         "audiences": list(entry.audiences),
         "scale": cells["scale"],
-        "scale_people": 150,
+        "scale_people": people,
         "contact": {
             "name": cells["contact.name"],
             "office_phone": cells["contact.office_phone"],
@@ -209,7 +249,7 @@ def _handwritten(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _printed(folder: Path, name: str, data: bytes, expected: dict[str, Any]) -> _Base:
+def _printed(folder: Path, name: str, data: bytes, activities: tuple[dict[str, Any], ...]) -> _Base:
     source = folder / f"{name}.docx"
     source.write_bytes(data)
     profile = (folder / "lo-profile").as_uri()
@@ -220,9 +260,11 @@ def _printed(folder: Path, name: str, data: bytes, expected: dict[str, Any]) -> 
         timeout=120,
     )
     pdf = (folder / f"{name}.pdf").read_bytes()
-    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)], check=True, timeout=120)
-    page = np.asarray(Image.open(folder / f"{name}.png").convert("RGB")).copy()
-    return _Base(data, page, pdf, expected)
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", str(folder / f"{name}.pdf"), str(folder / name)], check=True, timeout=120)
+    numbered = [(path, path.stem[len(name) + 1 :]) for path in folder.glob(f"{name}-*.png")]
+    files = [path for path, number in sorted(numbered, key=lambda item: item[1].zfill(4)) if number.isdigit()]
+    pages = tuple(np.asarray(Image.open(path).convert("RGB")).copy() for path in files)
+    return _Base(data, pages, pdf, activities)
 
 
 _BASES: dict[str, Callable[[Path], _Base]] = {
@@ -230,6 +272,7 @@ _BASES: dict[str, Callable[[Path], _Base]] = {
     "rich": _rich,
     "rich-hand": lambda folder: _rich(folder, hand=True),
     "rich-unticked": lambda folder: _rich(folder, ticks=False),
+    "two": _two,
 }
 
 
@@ -248,9 +291,10 @@ def _jpeg(image: Pixels, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _image_pdf(image: Pixels) -> bytes:
+def _image_pdf(*images: Pixels) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(image).save(out, "PDF", resolution=DPI)
+    first, *rest = (Image.fromarray(image) for image in images)
+    first.save(out, "PDF", resolution=DPI, save_all=True, append_images=rest)
     return out.getvalue()
 
 
@@ -384,6 +428,7 @@ VARIANTS: dict[str, tuple[str, Callable[[_Base, random.Random], tuple[str, bytes
     "rotated-90": ("standard", lambda b, r: ("方案.png", _png(np.rot90(b.page).copy()))),
     "upside-down": ("rich", lambda b, r: ("方案.jpg", _jpeg(np.rot90(b.page, 2).copy(), 85))),
     "long-plan": ("rich", lambda b, r: ("方案.png", _png(b.page))),
+    "two-activities": ("two", lambda b, r: ("两项活动扫描件.pdf", _image_pdf(*(_noisy(p, r) for p in b.pages)))),
 }
 
 

@@ -3,6 +3,7 @@ cell is whatever the rules enclose, so spans across rows or columns come out as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ _TOUCH = 2
 _GAP = 15
 # A vertical rule's share of its span that is ink (noise and JPEG leave a few pale pixels).
 _FILL = 0.9
+# Pieces of one vertical rule in successive rows line up to this many pixels.
+_ALIGNED = 3
 _MIN_CELL = 14
 _MIN_TABLE_AREA = 40_000
 
@@ -54,8 +57,11 @@ class Grid:
         return min(holding, key=lambda i: (self.cells[i].x1 - self.cells[i].x0) * (self.cells[i].y1 - self.cells[i].y0), default=None)
 
 
-def find_grid(binary: Pixels) -> Grid:
-    rules = _rules(binary)
+def find_grid(binary: Pixels, text: Sequence[tuple[int, int, int, int]] = ()) -> Grid:
+    """The cells of the page's tables. `text`: boxes (x0, y0, x1, y1) of the text lines found, if
+    known: a "rule" in one row only that a line of text runs across is strokes of text (a 者 or 作
+    filling a one-line row, joined to the rules by noise)."""
+    rules = _rules(binary, text)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(rules), connectivity=4)
     tables = _tables(rules)
     height, width = binary.shape[:2]
@@ -73,14 +79,16 @@ def find_grid(binary: Pixels) -> Grid:
     return Grid(tuple(cells), index[labels])
 
 
-def _rules(binary: Pixels) -> Pixels:
+def _rules(binary: Pixels, text: Sequence[tuple[int, int, int, int]]) -> Pixels:
     """The rules' ink: long horizontal runs, and the vertical runs that fill a row from the rule above
     it to the rule below it."""
     across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (_RULE_LENGTH, 1)))
     across = cv2.morphologyEx(across, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (_GAP, 1)))
     rules = across.copy()
-    for x, top, bottom in _vertical_rules(binary, across):
-        rules[top:bottom, x - 1 : x + 2] = 255
+    pieces = _vertical_rules(binary, across)
+    for x, top, bottom in pieces:
+        if _continued(pieces, x, top, bottom) or not any(_crosses(box, x, top, bottom) for box in text):
+            rules[top:bottom, max(0, x - 1) : x + 2] = 255
     return cv2.dilate(rules, np.ones((3, 3), np.uint8))
 
 
@@ -105,6 +113,24 @@ def _vertical_rules(binary: Pixels, across: Pixels) -> list[tuple[int, int, int]
                     found.append((x, top, bottom))
                     break
     return found
+
+
+def _continued(pieces: list[tuple[int, int, int]], x: int, top: int, bottom: int) -> bool:
+    """The rule goes on in the row above or below: a column's border, not a lone stroke in one row.
+    (Detection sometimes runs a line of text across a thin rule, so a crossing alone does not tell.)"""
+    return any(
+        abs(other - x) <= _ALIGNED and (abs(other_top - bottom) <= _ALIGNED * 3 or abs(other_bottom - top) <= _ALIGNED * 3)
+        for other, other_top, other_bottom in pieces
+    )
+
+
+def _crosses(box: tuple[int, int, int, int], x: int, top: int, bottom: int) -> bool:
+    """A text line runs across column x (by more than a character's width either side) within a span
+    no taller than two lines: a rule down a row of several lines stands even so."""
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    overlap = min(y1, bottom) - max(y0, top)
+    return x0 + height < x < x1 - height and overlap > 0.5 * min(height, bottom - top) and bottom - top < 2 * height
 
 
 def _peaks(counts: np.ndarray[Any, Any]) -> list[int]:

@@ -91,7 +91,7 @@ def read_page(
     """The blocks of a cleaned page (`cleanup.straighten`), its tables numbered from `first_table`."""
     models = engine()
     page, boxes = _upright(page, models)
-    grid = find_grid(ink(page, RULE_LEVEL))
+    grid = find_grid(ink(page, RULE_LEVEL), [(b.x0, b.y0, b.x1, b.y1) for b in boxes])
     if first_page and grid.cells:
         # Above the first table of a file is the form's heading and title, which the form reader
         # skips: not reading it saves a tenth of the time.
