@@ -413,6 +413,20 @@ def _photo(image: Pixels, rng: random.Random) -> Pixels:
     return cv2.GaussianBlur(shot.astype(np.uint8), (3, 3), 0.8)
 
 
+def _shadow(image: Pixels, rng: random.Random) -> Pixels:
+    """A hand's or phone's shadow across a corner of the page: a soft-edged band at half the light."""
+    height, width = image.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    edge = (xs / width) * 0.8 + (ys / height) * 0.6 - rng.uniform(0.9, 1.0)
+    dark = 1 - 0.5 / (1 + np.exp(-edge * 40))
+    return np.clip(image.astype(np.float32) * dark[..., None], 0, 255).astype(np.uint8)
+
+
+def _smaller(image: Pixels, width: int) -> Pixels:
+    height = round(image.shape[0] * width / image.shape[1])
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 VARIANTS: dict[str, tuple[str, Callable[[_Base, random.Random], tuple[str, bytes]]]] = {
     "clean": ("standard", lambda b, r: ("方案.png", _png(b.page))),
     "pdf": ("standard", lambda b, r: ("方案扫描件.pdf", _image_pdf(b.page))),
@@ -425,6 +439,8 @@ VARIANTS: dict[str, tuple[str, Callable[[_Base, random.Random], tuple[str, bytes
     "hand-ticks": ("rich-unticked", lambda b, r: ("方案.jpg", _jpeg(_hand_ticks(b, b.page, r), 85))),
     "photo": ("standard", lambda b, r: ("IMG_2041.jpg", _jpeg(_photo(b.page, r), 88))),
     "photo-heic": ("rich", lambda b, r: ("IMG_2042.heic", _heic(_photo(b.page, r)))),
+    "photo-shadow": ("standard", lambda b, r: ("IMG_2043.jpg", _jpeg(_shadow(_photo(b.page, r), r), 85))),
+    "photo-small": ("rich", lambda b, r: ("微信图片.jpg", _jpeg(_smaller(_photo(b.page, r), 1280), 80))),
     "rotated-90": ("standard", lambda b, r: ("方案.png", _png(np.rot90(b.page).copy()))),
     "upside-down": ("rich", lambda b, r: ("方案.jpg", _jpeg(np.rot90(b.page, 2).copy(), 85))),
     "long-plan": ("rich", lambda b, r: ("方案.png", _png(b.page))),

@@ -131,6 +131,13 @@ def test_a_picture_without_a_form_is_answered_as_before_saying_ocr_was_tried(
     assert direct.unreadable is not None and any("\u4e00" <= ch <= "\u9fff" for ch in direct.unreadable.message)
 
 
+def test_a_picture_bomb_is_refused_before_it_is_decoded(layout: FormLayout) -> None:
+    out = io.BytesIO()
+    Image.new("1", (15_000, 15_000), 1).save(out, "PNG")  # 225 megapixels in a few hundred kB
+    read = read_plan(out.getvalue(), "方案.png", layout)
+    assert read.unreadable is not None and read.unreadable.code == "too_large"
+
+
 def test_fields_below_the_threshold_are_listed_by_activity_and_key(layout: FormLayout) -> None:
     """Pure: the OCR'd blocks of two activities, each cell with its lowest confidence."""
     low = UNCERTAIN_BELOW - 0.1

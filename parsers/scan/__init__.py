@@ -28,7 +28,13 @@ _MODULES = ("numpy", "cv2", "onnxruntime", "rapidfuzz", "pypdfium2", "pillow_hei
 MIN_SIDE = 400
 MIN_SCAN_COVER = 0.5
 _MAX_LOOKED_AT = 12
-_HEADER_ERRORS: tuple[type[Exception], ...] = (*LIBRARY_ERRORS, OSError, UnidentifiedImageError, SyntaxError)
+_HEADER_ERRORS: tuple[type[Exception], ...] = (
+    *LIBRARY_ERRORS,
+    OSError,
+    UnidentifiedImageError,
+    SyntaxError,
+    Image.DecompressionBombError,
+)
 
 
 def ocr_available() -> bool:

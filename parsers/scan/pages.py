@@ -82,6 +82,8 @@ def _photo(data: bytes) -> Pixels:
             return np.asarray(image)
     except UnreadableDocument:
         raise
+    except Image.DecompressionBombError as exc:
+        raise UnreadableDocument("too_large", "图片尺寸过大，无法读取", repr(exc)) from exc
     except _IMAGE_ERRORS as exc:
         raise UnreadableDocument("corrupt", "图片已损坏或格式异常，无法读取", repr(exc)) from exc
 
