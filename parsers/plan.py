@@ -17,7 +17,7 @@ from parsers.form_reader import read_form
 from parsers.package import refuse, sniff
 from parsers.pdf_blocks import read_pdf_blocks
 from parsers.records import FormLayout, PlanRead, Unreadable
-from parsers.scan import may_be_scan, ocr_available, read_scan
+from parsers.scan import OcrFailed, may_be_scan, ocr_available, read_scan
 
 # Unreadable codes of files that are pictures of a page: the image itself, or a PDF without text.
 SCANNED = ("image", "scanned")
@@ -63,9 +63,9 @@ def _scanned(data: bytes, name: str, layout: FormLayout, today: PlanRead) -> Pla
         return _tried(today, "not a picture of a page")
     try:
         read = read_scan(data, name, layout)
-    except (ImportError, OSError, MemoryError) as exc:
-        # The OCR libraries could not be loaded here (a sandbox's address-space limit set too low).
-        return _tried(today, f"could not start: {type(exc).__name__}: {exc}"[:300])
+    except (OcrFailed, ImportError, OSError, MemoryError) as exc:
+        # OCR could not run here (a sandbox's address-space limit set too low for its libraries).
+        return _tried(today, f"could not run: {type(exc).__name__}: {exc}"[:300])
     problem = read.unreadable
     if problem is None or problem.code == "too_large":
         return read

@@ -24,7 +24,7 @@ from parsers.blocks import Paragraph, Row
 from parsers.form_reader import read_form
 from parsers.plan import read_plan
 from parsers.records import FormLayout
-from parsers.scan import ocr_available, read_scan
+from parsers.scan import OcrFailed, ocr_available, read_scan
 from parsers.scan.doubts import UNCERTAIN_BELOW, uncertain_fields
 from parsers.scan.labels import Labels
 from parsers.scan.sheet import Placed
@@ -93,6 +93,19 @@ def test_without_the_ocr_extra_a_scan_is_answered_as_before(
         assert read.read_by == "text" and not read.activities
         assert read.unreadable is not None and read.unreadable.code == code
         assert "OCR" not in read.unreadable.detail
+
+
+def test_ocr_that_cannot_run_here_answers_as_before(pages: dict[str, Page], layout: FormLayout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxruntime out of address space in the sandbox's worker: the sender is answered as without OCR."""
+
+    def fail(data: bytes, name: str, layout: FormLayout) -> None:
+        raise OcrFailed("onnxruntime: RuntimeException: std::bad_alloc")
+
+    monkeypatch.setattr(parsers.plan, "read_scan", fail)
+    page = pages["clean"]
+    read = read_plan(page.data, page.name, layout)
+    assert read.unreadable is not None and read.unreadable.code == "image"
+    assert "bad_alloc" in read.unreadable.detail
 
 
 def _noise(width: int, height: int) -> bytes:

@@ -37,6 +37,11 @@ _HEADER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+class OcrFailed(Exception):
+    """The models could not run here: onnxruntime failed to allocate (an address-space limit set too
+    low for it) or to load them. Not the file's fault: the caller answers as it would without OCR."""
+
+
 def ocr_available() -> bool:
     """True when the `ocr` extra is installed: the libraries and the model files."""
     if any(util.find_spec(name) is None for name in _MODULES):
@@ -81,11 +86,12 @@ def _has_scanned_page(data: bytes) -> bool:
 
 def read_scan(data: bytes, name: str, layout: FormLayout) -> PlanRead:
     """Read an image (JPEG, PNG, HEIC, GIF, BMP, TIFF) or an image-only PDF by OCR. Call only when
-    `ocr_available()`; a file that cannot be read gives an `Unreadable`, never an exception."""
+    `ocr_available()`; a file that cannot be read gives an `Unreadable`. What the file cannot cause
+    is raised: OcrFailed, and ImportError, OSError or MemoryError when the libraries cannot load."""
     from parsers.scan.reader import read_scan_pages
 
     kind = sniff(data, name)
     return read_scan_pages(data, name, kind, layout)
 
 
-__all__ = ["may_be_scan", "ocr_available", "read_scan"]
+__all__ = ["OcrFailed", "may_be_scan", "ocr_available", "read_scan"]

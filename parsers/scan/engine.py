@@ -18,7 +18,9 @@ from typing import Any
 import cv2
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
+from parsers.scan import OcrFailed
 from parsers.scan.models import DETECTION, ORIENTATION, RECOGNITION
 
 # Two cores on the bot's machine, shared with the mail loop: more threads only queue.
@@ -83,10 +85,35 @@ class Line:
         return "".join(c.text for c in self.chars)
 
 
+# What onnxruntime raises when it cannot load a model or allocate for a run (std::bad_alloc under an
+# address-space limit comes as RuntimeException).
+_ORT_ERRORS: tuple[type[Exception], ...] = (
+    ort_state.RuntimeException,
+    ort_state.Fail,
+    ort_state.NoSuchFile,
+    ort_state.InvalidProtobuf,
+    ort_state.InvalidGraph,
+    ort_state.EPFail,
+)
+
+
+def _run(session: Any, tensor: np.ndarray[Any, Any]) -> Any:
+    try:
+        return session.run(None, {"x": tensor})[0]
+    except _ORT_ERRORS as exc:
+        raise OcrFailed(f"onnxruntime: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
 class Engine:
     """The three models, loaded once per process (about 0.3 s and 60 MB)."""
 
     def __init__(self, folder: Path) -> None:
+        try:
+            self._load(folder)
+        except _ORT_ERRORS as exc:
+            raise OcrFailed(f"onnxruntime: {type(exc).__name__}: {exc}"[:300]) from exc
+
+    def _load(self, folder: Path) -> None:
         options = ort.SessionOptions()
         options.intra_op_num_threads = THREADS
         options.inter_op_num_threads = 1
@@ -111,7 +138,7 @@ class Engine:
         w = max(32, round(width * scale / 32) * 32)
         small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
         tensor = _normalise(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
-        prob = self.det.run(None, {"x": tensor[None]})[0][0, 0]
+        prob = _run(self.det, tensor[None])[0, 0]
         return _boxes(prob, width / w, height / h, width, height)
 
     def recognise(self, image: np.ndarray[Any, Any], boxes: Sequence[Box]) -> list[Line]:
@@ -131,7 +158,7 @@ class Engine:
             for slot, i in enumerate(batch):
                 line = resized[i][1]
                 tensor[slot, :, :, : line.shape[1]] = _normalise(cv2.cvtColor(line, cv2.COLOR_GRAY2BGR))
-            probs = self.rec.run(None, {"x": tensor})[0]
+            probs = _run(self.rec, tensor)
             for slot, i in enumerate(batch):
                 box, line = resized[i]
                 lines[i] = Line(box, self._decode(probs[slot], box, box.width / line.shape[1]))
@@ -147,7 +174,7 @@ class Engine:
             crop = image[box.y0 : box.y1, box.x0 : box.x1]
             scaled = cv2.resize(crop, (min(w, max(1, math.ceil(h * crop.shape[1] / max(crop.shape[0], 1)))), h))
             tensor[slot, :, :, : scaled.shape[1]] = _normalise(cv2.cvtColor(scaled, cv2.COLOR_GRAY2BGR))
-        probs = self.cls.run(None, {"x": tensor})[0]
+        probs = _run(self.cls, tensor)
         return float(np.mean(probs[:, 1] > probs[:, 0]))
 
     def _decode(self, probs: np.ndarray[Any, Any], box: Box, px_per_col: float) -> tuple[Char, ...]:
