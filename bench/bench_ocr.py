@@ -82,8 +82,10 @@ def main() -> int:
             path.write_bytes(page.data)
             clean_path = clean_path or path
             rows.append(_row(page.variant, path, page.activities, page.pages))
-        needed = None if args.quick or args.variants else _address_space(clean_path)
-    text = _report(rows, needed)
+        full = not (args.quick or args.variants)
+        needed = _address_space(clean_path) if full else None
+        worker = _worker_like(sorted(folder.glob("*-*.*"))) if full else []
+    text = _report(rows, needed, worker)
     print(text)
     if not args.quick and not args.variants:
         write_section(SECTION, text)
@@ -132,6 +134,34 @@ def _row(variant: str, path: Path, expected: tuple[dict[str, Any], ...], pages: 
     ]
 
 
+_WORKER = """
+import json, re, sys
+from pathlib import Path
+from bot.layout import form_layout
+from config import load_campaign
+from parsers.plan import read_plan
+layout = form_layout(load_campaign())
+for name in sys.argv[1:]:
+    read_plan(Path(name).read_bytes(), Path(name).name, layout)
+status = open("/proc/self/status").read()
+print(json.dumps({k: int(re.search(k + r":\\s*(\\d+) kB", status).group(1)) << 10 for k in ("VmPeak", "VmSize", "VmHWM")}))
+"""
+
+
+def _worker_like(paths: list[Path]) -> list[tuple[str, dict[str, int]]]:
+    """One process reading every page in turn, as the sandbox's worker would: its address space at
+    the end and at its peak, with glibc's default malloc arenas and with MALLOC_ARENA_MAX=2."""
+    found = []
+    for arenas in ("", "2"):
+        env = {**os.environ, "MALLOC_ARENA_MAX": arenas} if arenas else {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        done = subprocess.run(
+            [sys.executable, "-c", _WORKER, *map(str, paths)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=900, check=False
+        )
+        if done.returncode == 0:
+            found.append((f"MALLOC_ARENA_MAX={arenas}" if arenas else "default arenas", json.loads(done.stdout.splitlines()[-1])))
+    return found
+
+
 def _address_space(path: Path | None) -> int | None:
     """The least RLIMIT_AS (MiB, to a step) under which one page is read whole in a fresh process."""
     if path is None:
@@ -153,7 +183,7 @@ def _reads_within(path: Path, mib: int) -> bool:
     return result is not None and bool(result["activities"])
 
 
-def _report(rows: list[list[str]], needed: int | None) -> str:
+def _report(rows: list[list[str]], needed: int | None, worker: list[tuple[str, dict[str, int]]]) -> str:
     header = [
         "variant",
         "file",
@@ -179,6 +209,11 @@ def _report(rows: list[list[str]], needed: int | None) -> str:
     ]
     if needed is not None:
         lines.append(f"RLIMIT_AS needed for one page read in a fresh process (models loaded): {needed} MiB (to {_AS_STEP_MIB} MiB).")
+    for arenas, vm in worker:
+        lines.append(
+            f"One process reading all {len(rows)} files in turn ({arenas}): address space {vm['VmSize'] >> 20} MiB at the end, "
+            f"{vm['VmPeak'] >> 20} MiB at its peak; peak RSS {vm['VmHWM'] >> 20} MiB."
+        )
     return "\n".join(lines) + "\n"
 
 

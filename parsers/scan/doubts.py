@@ -13,11 +13,14 @@ from parsers.form_reader import FormRead
 from parsers.scan.labels import Labels
 from parsers.scan.sheet import Placed
 
-# PP-OCRv4's confidence of a character is the probability it gave it. On the synthetic pages of
-# bench/bench_ocr.py, characters it read right scored above 0.9 with few exceptions, while most it
-# read wrong scored below 0.85 (a misread digit of a phone number, 传真 read as 传眞 at 0.83); a
-# field holding any character below this is listed for a person to check (「请人工核对」). Ticks
-# found doubtful by parsers.scan.ticks score 0.
+# PP-OCRv4's confidence of a character is the probability it gave it; a field's is its lowest over
+# letters, digits and characters (punctuation left out). Misreads seen while building this scored
+# 0.3–0.8 (remnants of a seal read as extra characters, 传真 as 传眞 at 0.83), while on the bench's
+# pages (bench/bench_ocr.py) 220 of 224 fields read right had every character at 0.85 or more. So a
+# field below 0.85 is listed for a person to check (「请人工核对」), at about 2% false alarms. What a
+# confidence cannot show: a character left out (a digit dropped from a phone number) or a confident
+# misreading; the campaign's rules still check every value's form. Ticks parsers.scan.ticks finds
+# doubtful score 0.
 UNCERTAIN_BELOW = 0.85
 # The fields that are reported (a label key of the form; "contact" is the group label, whose value
 # beside it is the contact's name).
