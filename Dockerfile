@@ -12,10 +12,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     SUBBOT_BOT_DATA_DIR=/data
 
 # LibreOffice reads the .doc/.wps/.odt forms branches still send; python3-uno (Debian's python3 with `uno`)
-# runs the server that keeps one LibreOffice warm (bot/forms/convert/warm.py).
+# runs the server that keeps one LibreOffice warm (bot/forms/convert/warm.py). libgl1 and libglib2.0-0: the
+# OCR extra's model wheel (rapidocr_onnxruntime) pulls in the GUI build of OpenCV beside the headless one, and
+# whichever of the two wrote cv2 last must import.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno fonts-noto-cjk \
+       libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 subbot \
@@ -28,7 +31,8 @@ WORKDIR /app
 # Every dependency pinned with its hashes (requirements.lock, made by `make lock`; the pip-compile command is at
 # its top): a changed file on the index fails the build. The lock holds the extras the image ships, among them
 # `postgres` (psycopg 3 with its binary build, libpq included), so the image takes a PostgreSQL database_url
-# as it is. Installed before the sources, so an edit keeps the layer.
+# as it is, and `ocr` (onnxruntime, OpenCV and the PP-OCRv4 models inside the rapidocr_onnxruntime wheel: scans
+# and photos of the form are read offline, nothing is downloaded at run time). Installed before the sources, so an edit keeps the layer.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./

@@ -13,14 +13,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The suite uses real parts: LibreOffice converts .doc/.wps/.odt (kept warm through python3-uno: the system
-# Python's `uno` runs bot/forms/convert/server.py), Dovecot is the IMAP server.
+# Python's `uno` runs bot/forms/convert/server.py), Dovecot is the IMAP server; the OCR tests print forms
+# with LibreOffice, scan them with pdftoppm and write in AR PL UKai (a brush hand).
 # Chromium renders the digest for the layout test. PostgreSQL holds the ledger of the multi-instance tests.
 # Install them when missing (CI runs as root on a fresh machine).
 APT_PACKAGES := $(if $(shell command -v soffice),,libreoffice-writer-nogui) \
                 $(if $(shell /usr/bin/python3 -c 'import uno' 2>/dev/null && echo yes),,python3-uno) \
                 $(if $(wildcard /usr/sbin/dovecot),,dovecot-imapd) \
                 $(if $(shell command -v chromedriver),,chromium chromium-driver fonts-noto-cjk) \
-                $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql)
+                $(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
+                $(if $(shell command -v pdftoppm),,poppler-utils) \
+                $(if $(wildcard /usr/share/fonts/truetype/arphic/ukai.ttc),,fonts-arphic-ukai)
 system-deps:
 	@if [ -n "$(strip $(APT_PACKAGES))" ]; then \
 	  echo "installing $(strip $(APT_PACKAGES))"; \
@@ -50,11 +53,12 @@ demo: $(STAMP)
 	@echo "每日摘要预览在 demo-out/digest.html，汇总表在 demo-out/汇总表.xlsx"
 
 
-# Forms read per second, then the whole bot against real Dovecot and aiosmtpd (about 45 minutes; `--quick`
+# Forms read per second, start-up, scans read by OCR, then the whole bot against real Dovecot and aiosmtpd (about 45 minutes; `--quick`
 # tries the bench itself in a few). Both rewrite their sections of docs/BENCHMARKS.md.
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_forms
 	$(BIN)/python -m bench.bench_startup
+	$(BIN)/python -m bench.bench_ocr
 	$(BIN)/python -m bench.bench_intake
 
 # docs/RELIABILITY.md, written by the suites: each test that tries a fault or hostile input leaves a JSON
@@ -81,7 +85,7 @@ fixtures: $(STAMP)
 # the image ships (LOCK_EXTRAS), each pinned with the hashes of all its files on the index. Pins already in
 # the lock are kept; `make lock PIP_COMPILE_FLAGS=--upgrade` moves them to the newest allowed.
 # tests/test_lock.py checks the lock against pyproject.toml.
-LOCK_EXTRAS := postgres
+LOCK_EXTRAS := postgres ocr
 lock: $(STAMP)
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --generate-hashes --no-emit-find-links --no-emit-index-url --strip-extras \

@@ -85,6 +85,7 @@ def _mailbox_side(args: argparse.Namespace, settings: Settings, ctx: Context) ->
             receipt=getattr(args, "receipt", None),
             branch=getattr(args, "branch", None),
             deliverable=getattr(args, "deliverable", None),
+            address=getattr(args, "address", None),
             text=getattr(args, "text", None) or getattr(args, "note", None) or "",
             flags=frozenset(flag for flag in ("notify", "add_address") if getattr(args, flag, False)),
             as_json=args.json,
@@ -158,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-STAFF_VERBS = ("accept", "ask", "exempt", "unexempt", "assign", "release", "resend", "note", "done")
+STAFF_VERBS = ("accept", "ask", "exempt", "unexempt", "assign", "release", "resend", "note", "done", "forget")
 _RECEIPT_HELP = "回执号或登记号，如 P2021-0009"
 
 
@@ -190,6 +191,9 @@ def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     note = add("note", "为一封来信添加备注")
     note.add_argument("text", metavar="TEXT")
     add("done", "标记一封转人工的来信为已处理")
+    forget = add("forget", "移除系统记下的单位地址（之后该地址的来信按名单外来信处理）", receipt=False)
+    forget.add_argument("address", metavar="ADDRESS", help="邮箱地址")
+    forget.add_argument("--note", help="说明（记入账本）")
 
 
 if __name__ == "__main__":

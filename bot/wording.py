@@ -50,6 +50,7 @@ ASIDE_NAMES = {
     "unauthenticated": "疑似冒名（发件人未通过验证）",
     "reply_refused": "回复被拒收",
     "reply_capped": "已达每日回复上限，未回复（疑似邮件循环）",
+    "read_by_ocr": "扫描件或照片经文字识别受理，请对照原件核对",
 }
 REPLY_NAMES = {
     "ack": "回执",
@@ -63,6 +64,12 @@ REPLY_NAMES = {
     "staff_accept": "人工受理通知",
     "staff_ask": "人工修改意见",
 }
+# How the bot came to know an address of a branch (bot.intake.senders).
+LEARNED_HOW = {
+    "organiser": "其报送表格的主办单位是该单位",
+    "summary": "其活动总结的标题或文件名写明该单位",
+    "staff": "工作人员登记",
+}
 VERB_NAMES = {
     "accept": "通过",
     "ask": "请修改",
@@ -73,6 +80,7 @@ VERB_NAMES = {
     "resend": "重发",
     "note": "备注",
     "done": "已处理",
+    "forget": "移除地址",
     "handled": "已在邮箱中回复",
     "refused_mail": "拒绝执行的指令邮件",
     "unread": "无法识别的指令",

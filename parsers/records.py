@@ -93,3 +93,9 @@ class PlanRead:
     unreadable: Unreadable | None = None
     # Activity tables found with nothing filled in (a copied blank table, or the blank form sent back).
     blank_tables: int = 0
+    # "text" when the file's own text was read; "ocr" when it was a scan or photo read by OCR
+    # (parsers.scan), whose values a person may want to check before they are relied on.
+    read_by: str = "text"
+    # Fields OCR read with low confidence, as (activity index, field key): a label key of the form
+    # ("venue", "time", "contact.mobile", "plan_text"; see parsers.scan.doubts.UNCERTAIN_BELOW).
+    uncertain: tuple[tuple[int, str], ...] = ()

@@ -23,7 +23,7 @@ from typing import Literal
 from config.roster import name_key
 from parsers.message import Mail
 
-Verb = Literal["accept", "ask", "exempt", "unexempt", "assign", "release", "resend", "note", "done"]
+Verb = Literal["accept", "ask", "exempt", "unexempt", "assign", "release", "resend", "note", "done", "forget"]
 Deliverable = Literal["plan", "summary"]
 Flag = Literal["notify", "add_address"]
 
@@ -50,6 +50,9 @@ VERBS: dict[Verb, tuple[str, ...]] = {
         "已回复",
         "done",
     ),
+    # An address the bot learned for a branch (bot.intake.senders), taken back: its later mail is an unknown
+    # sender's again, and the bot does not learn it again by itself.
+    "forget": ("移除地址", "删除地址", "撤销地址", "取消地址", "忘记地址", "forget"),
 }
 # How each is written, for the answer to staff. No real receipt in them: an answer quoted back in a way
 # `new_text` misses must not command anything.
@@ -63,6 +66,7 @@ USAGE: dict[Verb, str] = {
     "resend": "重发 回执号",
     "note": "备注 回执号 备注内容",
     "done": "已处理 回执号 [说明]",
+    "forget": "移除地址 邮箱地址 [说明]",
 }
 DELIVERABLES: dict[Deliverable, tuple[str, ...]] = {
     "plan": ("筹备方案表", "筹备方案", "活动筹备方案", "活动方案", "方案", "活动计划", "计划", "plan"),
@@ -116,6 +120,7 @@ _MAX_LINE = 2000  # longer than any command; such a line is text, not read
 # No one gives more commands in one mail; the lines after them are refused as one, and each refusal costs a
 # look through the roster for the name staff may have meant.
 MAX_COMMANDS = 200
+_ADDRESS = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
 _ANY_DELIVERABLE = re.compile("|".join(sorted((w for ws in DELIVERABLES.values() for w in ws), key=len, reverse=True)))
 
 
@@ -130,6 +135,7 @@ class StaffCommand:
     text: str
     line: str
     flags: frozenset[Flag] = frozenset()
+    address: str | None = None  # `forget`'s address, lower-cased
 
 
 @dataclass(frozen=True)
@@ -287,7 +293,7 @@ def _verb_ends(line: _Line, at: int, verb: Verb, names: _Names) -> bool:
         return True
     if s[at - 1].isascii() and s[at].isascii() and (s[at].isalnum() or s[at] in "-_"):
         return False  # an English word goes on
-    if _RECEIPT_LIKE.match(s, at):
+    if _RECEIPT_LIKE.match(s, at) or (verb == "forget" and _ADDRESS.match(s, at)):
         return True
     return verb in _BRANCH_VERBS | {"assign"} and _branch_at(line, at, names)[0] is not None
 
@@ -297,6 +303,8 @@ def _command(verb: Verb, line: _Line, at: int, names: _Names, receipts: tuple[st
         return _on_branch(verb, line, _skip(line.folded, at), names)
     if verb == "assign":
         return _on_assign(line, _skip(line.folded, at), names, receipts)
+    if verb == "forget":
+        return _on_address(line, _skip(line.folded, at))
     return _on_receipts(verb, line, _skip(line.folded, at), receipts)
 
 
@@ -343,6 +351,17 @@ def _on_assign(line: _Line, p: int, names: _Names, given: tuple[str, ...]) -> li
         ]
     text, flags = _text_and_flags("assign", line, end)
     return [StaffCommand("assign", r, branch, None, text, line.raw, flags) for r in receipts]
+
+
+def _on_address(line: _Line, p: int) -> list[CommandLine]:
+    """「移除地址 zhang.san@qq.com [说明]」."""
+    s = line.folded
+    match = _ADDRESS.match(s, _skip(s, p, also="<「“\"'"))
+    if match is None:
+        return [_refusal(line, "missing_address", "请写明要移除的邮箱地址", "forget")]
+    end = match.end() + (1 if match.end() < len(s) and s[match.end()] in ">」”\"'" else 0)
+    text, flags = _text_and_flags("forget", line, end)
+    return [StaffCommand("forget", None, None, None, text, line.raw, flags, match.group(0))]
 
 
 # --- arguments -----------------------------------------------------------------------------------

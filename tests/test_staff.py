@@ -38,7 +38,7 @@ def as_data(found: CommandLine) -> dict[str, Any]:
         "text": found.text,
         "flags": sorted(found.flags),
         "line": found.line,
-    }
+    } | ({"address": found.address} if found.address else {})
 
 
 def read(text: str) -> tuple[CommandLine, ...]:
@@ -89,6 +89,10 @@ def test_each_word_gives_its_command(verb: str, word: str) -> None:
     elif verb == "assign":
         line = f"{word} 北京石油学会 M2021-0007"
         expected = ("M2021-0007", "北京石油学会")
+    elif verb == "forget":
+        line = f"{word} zhang.san@qq.com 说明"
+        assert one(line).address == "zhang.san@qq.com"
+        expected = (None, None)
     else:
         line = f"{word} P2021-0009 说明"
         expected = ("P2021-0009", None)

@@ -1,4 +1,4 @@
-"""`subbot accept|ask|exempt|unexempt|assign|release|resend|note|done`: staff overruling the bot from a terminal.
+"""`subbot accept|ask|exempt|unexempt|assign|release|resend|note|done|forget`: staff overruling the bot from a terminal.
 Each is carried out as the same command by mail would be (bot.staff.actions), under the poll lock, recorded in
 the ledger with who and when, and answered in Chinese (or one JSON object with --json). Exit 0 when done, 1 when
 refused (the ledger records the refusal too)."""
@@ -31,6 +31,7 @@ def act(
     receipt: str | None = None,
     branch: str | None = None,
     deliverable: Deliverable | None = None,
+    address: str | None = None,
     text: str = "",
     flags: frozenset[str] = frozenset(),
     as_json: bool = False,
@@ -42,8 +43,12 @@ def act(
         if found is None:
             return _say(as_json, Outcome("", False, f"名单中没有单位「{branch}」（可用单位全称或别名）"))
         branch = found.name
-    line = " ".join(part for part in (verb, receipt, branch, deliverable, text) if part)
-    command = StaffCommand(verb, receipt, branch, deliverable, text, line, frozenset(flags))  # type: ignore[arg-type]
+    if address is not None:
+        address = address.strip().strip("<>").lower()
+        if "@" not in address:
+            return _say(as_json, Outcome("", False, f"“{address}”不是邮箱地址"))
+    line = " ".join(part for part in (verb, receipt, branch, deliverable, address, text) if part)
+    command = StaffCommand(verb, receipt, branch, deliverable, text, line, frozenset(flags), address)  # type: ignore[arg-type]
     staff = Staff(app.ctx, app.services.letterhead, f"命令行（{getpass.getuser()}）", "cli", now())
     # Under the poll lock: a poll taking in the same mail, or flushing the same outbox, waits.
     with app.poll_lock.hold(wait=True):

@@ -9,6 +9,7 @@ from bot.forms.convert import ConversionFailed, Converter
 from bot.forms.layout import form_layout
 from bot.rules.findings import Finding, Verdict, verdict_of
 from bot.rules.plan import check_plan
+from bot.rules.scan import check_scan
 from config import Context
 from parsers.plan import CONVERTIBLE, NeedsConversion, read_plan
 from parsers.records import Activity, PlanRead, Unreadable
@@ -25,16 +26,18 @@ class CheckResult:
         return verdict_of(self.findings, self.read.unreadable is not None)
 
 
-def check_form(data: bytes, name: str, ctx: Context, convert: Converter | None) -> CheckResult:
+def check_form(data: bytes, name: str, ctx: Context, convert: Converter | None, ocr: bool = True) -> CheckResult:
+    """`ocr`: read a scan or a photo by OCR when the extra is installed (bot.forms.sandbox asks for it only
+    once a first look found a picture of a page, and gives that reading limits of its own)."""
     layout = form_layout(ctx.campaign)
     try:
-        read = read_plan(data, name, layout)
+        read = read_plan(data, name, layout, ocr=ocr)
     except NeedsConversion as legacy:
         read = _read_converted(data, name, legacy.kind, layout, convert)
     if read.unreadable:
         problem = read.unreadable
         return CheckResult(name, read, (Finding(None, "file", "error", problem.code, problem.message),))
-    return CheckResult(name, read, _file_findings(read, ctx) + check_plan(read.activities, ctx))
+    return CheckResult(name, read, _file_findings(read, ctx) + check_plan(read.activities, ctx) + check_scan(read, ctx))
 
 
 def _read_converted(data: bytes, name: str, kind: str, layout: Any, convert: Converter | None) -> PlanRead:

@@ -9,6 +9,7 @@ made for speed (one process reading file after file)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from bot.forms.worker import ChildError, Exhausted, Exhaustion, Limits, Reader, 
 from bot.rules.findings import Finding
 from config import Context
 from parsers.package import sniff
+from parsers.plan import SCANNED
 from parsers.records import PlanRead, Unreadable
 
 __all__ = [
+    "OCR_LIMITS",
     "ChildError",
     "Exhausted",
     "Limits",
@@ -40,16 +43,43 @@ _MESSAGES: dict[Exhaustion, str] = {
 }
 
 
+# OCR (parsers/scan) loads onnxruntime and the models: a fresh process needs about 1.3 GB of address space
+# to read a page (docs/BENCHMARKS.md) and 2-4 CPU seconds a page; a form runs to a few pages.
+OCR_LIMITS = Limits(memory=1536 << 20, cpu_seconds=90, wall_seconds=180.0)
+
+
 def check_limited(
-    file: bytes | Path, name: str, ctx: Context, convert: Converter | None, limits: Limits | None = None
+    file: bytes | Path,
+    name: str,
+    ctx: Context,
+    convert: Converter | None,
+    limits: Limits | None = None,
+    ocr_limits: Limits | None = None,
 ) -> CheckResult:
     """`check_form` in the worker; a file that exhausts the limits is unreadable ("too_large").
-    A path is opened and read by the worker, within its limits, so the caller need not hold the file."""
+    A path is opened and read by the worker, within its limits, so the caller need not hold the file.
+    A scan or a photo (the first reading found a picture of a page) is read again by OCR when the extra is
+    installed, under `ocr_limits`; if OCR exhausts them the answer is the first reading's."""
     limits = limits or Limits()
     if isinstance(file, Path):
         file = file.absolute()  # the worker's working directory is the one the parent had when it forked it
+    first = _checked(file, name, ctx, convert, False, limits)
+    problem = first.read.unreadable
+    if problem is None or problem.code not in SCANNED or not _ocr_installed():
+        return first
+    again = _checked(file, name, ctx, convert, True, ocr_limits or OCR_LIMITS)
+    trouble = again.read.unreadable
+    if trouble is not None and trouble.code == "too_large" and trouble.detail.startswith("sandbox "):
+        detail = f"{problem.detail}; OCR: {trouble.detail}"
+        return replace(first, read=replace(first.read, unreadable=replace(problem, detail=detail)))
+    return again
+
+
+def _checked(
+    file: bytes | Path, name: str, ctx: Context, convert: Converter | None, ocr: bool, limits: Limits
+) -> CheckResult:
     try:
-        return run_limited(check_file, file, name, ctx, convert, limits=limits)
+        return run_limited(check_file, file, name, ctx, convert, ocr, limits=limits)
     except Exhausted as exc:
         message = _MESSAGES[exc.reason]
         unreadable = Unreadable("too_large", message, f"sandbox {exc.reason}: {exc.detail}")
@@ -57,9 +87,18 @@ def check_limited(
         return CheckResult(name, read, (Finding(None, "file", "error", "too_large", message),))
 
 
-def check_file(file: bytes | Path, name: str, ctx: Context, convert: Converter | None) -> CheckResult:
+@functools.cache
+def _ocr_installed() -> bool:
+    from parsers.scan import ocr_available
+
+    return ocr_available()
+
+
+def check_file(
+    file: bytes | Path, name: str, ctx: Context, convert: Converter | None, ocr: bool = False
+) -> CheckResult:
     """`check_form` on the file's bytes, read here when it is a path (work for the worker)."""
-    return check_form(_content(file), name, ctx, convert)
+    return check_form(_content(file), name, ctx, convert, ocr)
 
 
 def read_text_and_photos(file: bytes | Path, kind: str) -> tuple[str, int]:

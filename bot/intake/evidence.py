@@ -40,14 +40,31 @@ class SummaryEvidence:
     documents: Mapping[str, SummaryDocument]
 
 
+# A mail whose only files are at most this many pictures may be a photographed form (one picture a page).
+MAX_FORM_PHOTOS = 4
+
+
 def check_forms(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
-    """Every attachment that may be a form, read and checked."""
-    return tuple(
-        # In the sandbox's worker, held to limits; a part spilled to a file is read there, from the file.
-        DocumentCheck(a, check_limited(Path(a.spill.path) if a.spill else a.data, a.name, ctx, convert))
-        for a in mail.attachments
-        if a.kind in FORM_KINDS and a.origin != "inline"
-    )
+    """Every attachment that may be a form, read and checked. Pictures are read as a form (by OCR, when it is
+    installed) only when they are all the mail brings, are few and the mail does not say it is a summary; a
+    picture in which no form is found is left out, to be taken as a photo as before."""
+    files = [a for a in mail.attachments if a.origin != "inline"]
+    documents = [a for a in files if a.kind in FORM_KINDS]
+    pictures = [a for a in files if a.kind == "image"] if _form_photos(mail, files, documents, ctx) else []
+    # In the sandbox's worker, held to limits; a part spilled to a file is read there, from the file.
+    checks = (DocumentCheck(a, check_limited(_file(a), a.name, ctx, convert)) for a in documents + pictures)
+    return tuple(c for c in checks if c.attachment.kind != "image" or c.result.read.activities or c.result.read.blank_tables)
+
+
+def _form_photos(mail: Mail, files: list[Attachment], documents: list[Attachment], ctx: Context) -> bool:
+    if documents or not files or len(files) > MAX_FORM_PHOTOS or any(a.kind != "image" for a in files):
+        return False
+    words = ctx.campaign.deliverables.summary_words
+    return not any(word in text for word in words for text in (mail.subject, *(a.name for a in files)))
+
+
+def _file(attachment: Attachment) -> bytes | Path:
+    return Path(attachment.spill.path) if attachment.spill else attachment.data
 
 
 def gather_summary(mail: Mail, forms: tuple[DocumentCheck, ...]) -> SummaryEvidence:

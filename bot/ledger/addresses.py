@@ -34,15 +34,26 @@ def branch_of(session: Session, address: str, roster: Roster) -> str | None:
 def learn(
     session: Session, address: str, branch: str, how: str, message_pk: int | None, now: dt.datetime
 ) -> KnownAddressRow | None:
-    """The address learned for the branch (nothing new when it already is); None if it is another branch's."""
+    """The address learned for the branch (nothing new when it already is); None if it is another branch's, or
+    staff took it back (`forget`) and it is not staff adding it again."""
     address = address.lower()
     known = learned(session).get(address)
     if known is not None:
         return known if known.branch == branch else None
+    if how != "staff" and forgotten(session, address):
+        return None
     row = KnownAddressRow(address=address, branch=branch, how=how, message_pk=message_pk, learned_at=utc(now))
     session.add(row)
     session.flush()
     return row
+
+
+def forgotten(session: Session, address: str) -> bool:
+    """Whether staff took the address back once."""
+    query = select(KnownAddressRow.id).where(
+        KnownAddressRow.address == address.lower(), KnownAddressRow.forgotten_at.is_not(None)
+    )
+    return session.execute(query.limit(1)).first() is not None
 
 
 def forget(session: Session, address: str, now: dt.datetime) -> KnownAddressRow | None:

@@ -118,6 +118,24 @@ def credit(session: Session, message: MessageRow, branch: str, how: str) -> None
     )
 
 
+def uncredit_learned(session: Session, address: str) -> int:
+    """Mail counted as a branch's only because its sender was a learned address: an unknown sender's again
+    (its activities with it). Returns how many."""
+    rows = session.execute(
+        select(MessageRow).where(MessageRow.sender == address.lower(), MessageRow.matched_by == "learned")
+    ).scalars()
+    count = 0
+    for message in rows:
+        session.execute(
+            update(ActivityRow)
+            .where(ActivityRow.message_pk == message.id, ActivityRow.branch_key == message.branch)
+            .values(branch_key=f"sender:{message.sender}")
+        )
+        message.branch, message.matched_by = None, ""
+        count += 1
+    return count
+
+
 def forget_decision(session: Session, message: MessageRow) -> None:
     """What deciding a message wrote (its documents, findings, activities, media; the activities it reported as
     summarised), removed before it is taken in again. Its answers and refs stay: they happened."""

@@ -12,6 +12,8 @@ What each does:
 - release RECEIPT: a held mail (unauthenticated sender, for a person, reply cap) goes on as an ordinary one.
 - resend RECEIPT: the last letter about the mail, sent again.
 - note RECEIPT TEXT, done RECEIPT: a note; a mail for a person handled.
+- forget ADDRESS: an address the bot learned for a branch is taken back: mail it credited as that branch's
+  only because of it is an unknown sender's again, and the bot never learns it again by itself.
 Taking a mail in again (release, assign of a held mail) is intake's work: `Outcome.retake` asks for it."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -279,6 +281,20 @@ def _who(message: MessageRow) -> str:
     return message.branch or message.sender
 
 
+def _forget(session: Session, command: StaffCommand, staff: Staff, message: MessageRow | None) -> Outcome:
+    address = command.address or ""
+    if staff.ctx.roster.find_by_address(address) is not None:
+        return _no(command, f"地址 {address} 在单位名单中，请在名单文件中修改")
+    row = addresses.forget(session, address, staff.now)
+    if row is None:
+        return _no(command, f"地址 {address} 不是系统记下的单位地址")
+    moved = queries.uncredit_learned(session, address)
+    said = replace(command, text=" ".join(part for part in (address, command.text) if part))
+    _record(session, said, staff, None, before=address, branch=row.branch)
+    again = f"，此前因该地址记在{row.branch}名下的 {moved} 封来信改为名单外来信" if moved else ""
+    return Outcome(command.line, True, f"已移除{row.branch}的地址 {address}{again}")
+
+
 HANDLERS = {
     "accept": _accept,
     "ask": _ask,
@@ -289,4 +305,5 @@ HANDLERS = {
     "resend": _resend,
     "note": _note,
     "done": _done,
+    "forget": _forget,
 }

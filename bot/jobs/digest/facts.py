@@ -56,6 +56,8 @@ class MailFact:
     # reply cap: the only reason `decide` answers a submission with none.
     replied: bool = True
     excerpt: str = ""  # what a mail for a person said, first lines
+    # A form read by OCR: the warnings that say so and name the fields read with low confidence.
+    ocr_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,17 @@ class ReplyFact:
     created: dt.datetime
     attempts: int
     last_error: str
+
+
+@dataclass(frozen=True)
+class LearnedFact:
+    """An address the bot learned for a branch (bot.intake.senders), and not taken back."""
+
+    at: dt.datetime
+    address: str
+    branch: str
+    how: str  # organiser | summary | staff
+    receipt: str | None  # of the mail it was learned from
 
 
 @dataclass(frozen=True)
@@ -99,3 +112,4 @@ class Snapshot:
     summaries: SummaryRecords  # the summary round: activities, summary mails, their media
     actions: tuple[StaffFact, ...] = ()
     handled: frozenset[int] = frozenset()  # mail a person took care of
+    learned: tuple[LearnedFact, ...] = ()

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
+from bot.jobs.digest.facts import LearnedFact, MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
 from bot.jobs.digest.progress import SummaryRound, build_round
 from bot.ledger.status import BranchStatus
 from config import Campaign, Roster
@@ -196,6 +196,8 @@ class Digest:
     activities: tuple[PlannedActivity, ...]  # accepted, current, of roster branches: the 汇总表
     summaries: SummaryRound  # planned -> held -> summarised, with each activity's media
     actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
+    learned: tuple[LearnedFact, ...] = ()  # addresses learned for branches since the last digest
+    learned_total: int = 0  # all addresses learned and not taken back
 
     @property
     def day(self) -> dt.date:
@@ -229,12 +231,15 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         missing=missing(snapshot.statuses, roster, activities, listed, campaign, now),
         late=late(snapshot.statuses, campaign),
         set_aside=set_aside(
-            [m for m in snapshot.mails if m.pk not in snapshot.handled],
+            snapshot.mails,
             snapshot.replies,
             zone,
             campaign.conversation.notify_forwarded,
+            snapshot.handled,
         ),
         actions=tuple(a for a in snapshot.actions if since < a.at.astimezone(zone) <= local_now),
+        learned=tuple(a for a in snapshot.learned if since < a.at.astimezone(zone) <= local_now),
+        learned_total=len(snapshot.learned),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),
         health=health(snapshot, local_now),
@@ -364,13 +369,24 @@ def late(statuses: Iterable[BranchStatus], campaign: Campaign) -> tuple[Late, ..
 
 
 def set_aside(
-    mails: Iterable[MailFact], replies: Iterable[ReplyFact], zone: dt.tzinfo, notify_forwarded: bool = True
+    mails: Iterable[MailFact],
+    replies: Iterable[ReplyFact],
+    zone: dt.tzinfo,
+    notify_forwarded: bool = True,
+    handled: frozenset[int] = frozenset(),
 ) -> tuple[SetAside, ...]:
-    """Mail a person must look at: failed processing, unknown senders, bounces, replies the server refused,
-    and mail left unanswered because its sender had reached the daily reply cap (a mail loop, often)."""
+    """Mail a person must look at (unless staff marked it handled): failed processing, unknown senders, bounces,
+    replies the server refused, mail left unanswered because its sender had reached the daily reply cap (a mail
+    loop, often), and the newest version of a form read by OCR."""
     rows: list[SetAside] = []
+    mails = list(mails)
+    newest = _newest_submissions(mails)
     for m in mails:
+        if m.pk in handled:
+            continue
         reason = _aside_reason(m, notify_forwarded)
+        if not reason and m.ocr_notes and m.verdict == "accepted" and newest.get((m.branch, m.deliverable)) == m.pk:
+            reason = "read_by_ocr"  # accepted as OCR read it: a person checks it against the picture
         if reason:
             detail = m.error if reason == "failed" else _detail(m)
             at = m.arrived.astimezone(zone)
@@ -409,6 +425,7 @@ RESOLVE = {
     "unknown_sender": "转给 单位名称 {receipt} 并添加地址",
     "unauthenticated": "放行 {receipt}",
     "reply_capped": "放行 {receipt}",
+    "read_by_ocr": "已处理 {receipt}",
 }
 
 
@@ -416,10 +433,22 @@ def _resolve(reason: str, receipt: str | None) -> str:
     return RESOLVE[reason].format(receipt=receipt) if receipt and reason in RESOLVE else ""
 
 
+def _newest_submissions(mails: Iterable[MailFact]) -> dict[tuple[str | None, str | None], int]:
+    """The newest judged submission of each branch and deliverable: an older version needs no checking."""
+    newest: dict[tuple[str | None, str | None], int] = {}
+    for m in mails:
+        if m.kind == "submission" and m.verdict is not None and m.branch is not None:
+            newest[(m.branch, m.deliverable)] = max(m.pk, newest.get((m.branch, m.deliverable), 0))
+    return newest
+
+
 def _detail(mail: MailFact) -> str:
-    """What staff read under a mail set aside: its receipt, and for a mail for a person what it said."""
+    """What staff read under a mail set aside: its receipt; for a mail for a person what it said; for a form read
+    by OCR the fields it was unsure of."""
     said = " ".join(mail.excerpt.split())
-    return "；".join(part for part in (mail.receipt or "", f"来信：{said}" if said else "") if part)
+    unsure = [n for n in mail.ocr_notes if n != "扫描件"]
+    ocr = ("识别不确定：" + "；".join(unsure)) if unsure else ("逐项核对识别结果" if mail.ocr_notes else "")
+    return "；".join(part for part in (mail.receipt or "", f"来信：{said}" if said else "", ocr) if part)
 
 
 def sent_since(replies: Iterable[ReplyFact], since: dt.datetime, now: dt.datetime) -> tuple[tuple[str, int], ...]:

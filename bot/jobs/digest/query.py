@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.jobs.digest.facts import MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
-from bot.ledger import activities, queries
+from bot.jobs.digest.facts import LearnedFact, MailFact, PlannedActivity, ReplyFact, Snapshot, StaffFact
+from bot.ledger import activities, addresses, queries
 from bot.ledger.overrides import handled
 from bot.ledger.schema import FindingRow, MessageRow, ReplyRow, StaffActionRow, StateRow
 from bot.ledger.status import branch_statuses
 from bot.ledger.summaries import read_summary_records
+from bot.rules.scan import OCR_CODES, READ_BY_OCR
 from config import Roster
 from parsers.records import Contact
 
@@ -32,6 +33,15 @@ def read_snapshot(session: Session, roster: Roster, now: dt.datetime) -> Snapsho
         summaries=read_summary_records(session),
         actions=read_actions(session),
         handled=frozenset(handled(session)),
+        learned=read_learned(session),
+    )
+
+
+def read_learned(session: Session) -> tuple[LearnedFact, ...]:
+    receipts = {pk: receipt for pk, receipt in session.execute(select(MessageRow.id, MessageRow.receipt))}
+    return tuple(
+        LearnedFact(queries.aware(row.learned_at), row.address, row.branch, row.how, receipts.get(row.message_pk or 0))
+        for row in addresses.learned(session).values()
     )
 
 
@@ -58,6 +68,10 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
     errors = select(FindingRow.message_pk, FindingRow.message).where(FindingRow.severity == "error")
     for pk, message in session.execute(errors.order_by(FindingRow.id)):
         problems.setdefault(pk, []).append(message)
+    notes: dict[int, list[str]] = {}
+    ocr = select(FindingRow.message_pk, FindingRow.code, FindingRow.message).where(FindingRow.code.in_(OCR_CODES))
+    for pk, code, message in session.execute(ocr.order_by(FindingRow.id)):
+        notes.setdefault(pk, []).append("扫描件" if code == READ_BY_OCR else message)
     replied = set(session.execute(select(ReplyRow.message_pk).where(ReplyRow.message_pk.is_not(None))).scalars())
     m = MessageRow
     columns = (m.id, m.arrived_at, m.recorded_at, m.status, m.kind, m.sender, m.sender_name, m.subject, m.branch)
@@ -84,6 +98,7 @@ def read_mails(session: Session) -> tuple[MailFact, ...]:
             problems=tuple(problems.get(row.id, ())),
             replied=row.id in replied,
             excerpt=row.excerpt or "",
+            ocr_notes=tuple(notes.get(row.id, ())),
         )
         for row in rows
     )

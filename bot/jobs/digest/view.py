@@ -117,6 +117,18 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
         "stages": [_stage(t) for t in digest.stages],
         "activities_total": len(digest.activities),
         "attachment": attachment,
+        "learned": [
+            {
+                "at": w.moment(a.at.astimezone(digest.now.tzinfo)),
+                "branch": a.branch,
+                "address": a.address,
+                "how": w.LEARNED_HOW.get(a.how, a.how),
+                "receipt": a.receipt or "",
+                "resolve": f"移除地址 {a.address}",
+            }
+            for a in digest.learned[-LIST_LIMIT:]
+        ],
+        "learned_total": digest.learned_total,
         "actions": [
             {
                 "at": w.moment(a.at.astimezone(digest.now.tzinfo)),
@@ -126,7 +138,7 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
                     for part in (
                         w.VERB_NAMES.get(a.verb, a.verb),
                         a.receipt or "",
-                        a.branch if a.verb in ("exempt", "unexempt", "assign") and a.branch else "",
+                        a.branch if a.verb in ("exempt", "unexempt", "assign", "forget") and a.branch else "",
                         w.deliverable(a.deliverable) if a.verb in ("exempt", "unexempt") else "",
                         a.text,
                     )
