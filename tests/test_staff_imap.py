@@ -1,17 +1,25 @@
 """Staff acting by mail, end to end over Dovecot and aiosmtpd: a staff member's mail, vouched for by the receiving
 server, with one command a line, is carried out (the ledger and the digest after it) and answered with what was
 done and what was refused; a forged one (DMARC failed) changes nothing, gets no answer, and is shown in the digest;
-the same commands from a branch's address are a branch's mail, never commands."""
+the same commands from a branch's address are a branch's mail, never commands. The roster staff keep in Excel (a
+GBK CSV, an .xlsx), changed while `subbot run` runs, is used from the next poll, and an address added to a branch
+moves the mail already recorded from it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+import openpyxl
 import pytest
 from imap_bot import Bot, sent, write_settings
 from servers.dovecot import PASSWORD, Dovecot
@@ -155,3 +163,81 @@ def test_staff_commands_by_mail_are_carried_out_answered_and_a_forged_one_change
         ("done", STAFF[1], True), ("accept", STAFF[1], False),
     ]
     assert next(c for c in digest.counts if c.deliverable == "plan").exempt == 1
+
+
+# --- the roster, changed while `subbot run` runs -------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DEADLINE = 30.0  # seconds: a guard against a hang, never a measurement
+HEADER = ("单位名称", "类型", "电子邮箱", "简称")
+
+
+def _rows(ctx: Context, more: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """The shipped roster's rows, with an address added to some branches."""
+    return [
+        (b.name, b.kind, "；".join([*b.emails, *([more[b.name]] if b.name in more else [])]), "、".join(b.aliases))
+        for b in ctx.roster.branches
+    ]
+
+
+def write_roster(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    """As Excel saves it: plain 「CSV」 on a Chinese Windows is GBK with CRLF; or a workbook."""
+    if path.suffix == ".csv":
+        lines = [",".join(row) for row in [HEADER, *rows]]
+        path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+        return
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["2021年报送单位名单"])  # a title row above the header, as staff keep one
+    for row in [HEADER, *rows]:
+        sheet.append(list(row))
+    workbook.save(path)
+
+
+def _wait(check: Callable[[], bool], what: str, log: Callable[[], str]) -> None:
+    end = time.monotonic() + DEADLINE
+    while not check():
+        if time.monotonic() > end:
+            pytest.fail(f"no {what} within {DEADLINE:g} s\n{log()[-3000:]}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("name", ["roster.csv", "roster.xlsx"])
+def test_a_roster_changed_while_running_is_used_at_the_next_poll_and_moves_earlier_mail(
+    name: str, tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp_server: SmtpServer, ctx: Context,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = tmp_path / name
+    write_roster(roster, _rows(ctx, {}))
+    settings = write_settings(tmp_path, dovecot, imap_user, smtp_server)
+    text = settings.read_text(encoding="utf-8").replace("[bot]\n", f'[bot]\nroster = "{roster}"\npoll_minutes = 60\n')
+    settings.write_text(text, encoding="utf-8")
+    unknown = next(s for s in samples() if s.address == "office@kexie.example.net")
+    dovecot.append(imap_user, write_message(unknown), internal_date=unknown.arrived)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBBOT_")} | {"SUBBOT_IMAP_PASSWORD": PASSWORD}
+    err = tmp_path / "err.txt"
+    with open(err, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--settings", str(settings), "--now", "2021-05-09T09:00", "run"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
+        )
+    try:
+        log = lambda: err.read_text(encoding="utf-8", errors="replace")  # noqa: E731
+        _wait(lambda: log().count("邮箱共") == 1, "first poll", log)
+        assert ledger(settings, capsys)[("（未知发件人）office@kexie.example.net", "plan")] == "accepted"
+        assert ledger(settings, capsys)[("四川省石油学会", "plan")] == "missing"
+
+        # Staff add the address to its branch and save the file; the next mail wakes the bot.
+        write_roster(roster, _rows(ctx, {"四川省石油学会": "office@kexie.example.net"}))
+        thanks = next(s for s in conversation() if s.address == "bjsyxh@example.com")
+        dovecot.append(imap_user, write_message(thanks), internal_date=thanks.arrived)
+        _wait(lambda: log().count("邮箱共") == 2, "second poll", log)
+        assert "roster reloaded: 12 branches" in log()
+        after = ledger(settings, capsys)
+        assert after[("四川省石油学会", "plan")] == "accepted"  # the earlier mail moved, its standing with it
+        assert ("（未知发件人）office@kexie.example.net", "plan") not in after
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=DEADLINE) == 0
+    assert "Traceback" not in log()
