@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.demo import conversation, samples, write_message
 from bot.jobs.digest.mail import current_digest
-from bot.ledger.schema import StaffActionRow
+from bot.ledger.schema import MessageRow, StaffActionRow
 from config import Context
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -241,3 +242,62 @@ def test_a_roster_changed_while_running_is_used_at_the_next_poll_and_moves_earli
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=DEADLINE) == 0
     assert "Traceback" not in log()
+
+
+# --- staff answering a held mail themselves from the shared mailbox ----------------------------------------
+
+
+def staff_answer(question: MessageRow, when: dt.datetime) -> bytes:
+    """What staff's client files in Sent when they answer from the shared mailbox: threaded to the question."""
+    message = EmailMessage()
+    message["From"] = "中国石油学会科普咨询部 <kepu@example.org>"
+    message["To"] = question.sender
+    message["Subject"] = "回复：" + question.subject
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = make_msgid(domain="example.org")
+    message["In-Reply-To"] = question.message_id
+    message["References"] = f"<earlier.1@example.com> {question.message_id}"
+    message.set_content("张老师好，座谈会可以延到7月2日，请在方案中改好后再发一次。")
+    return message.as_bytes()
+
+
+def test_a_held_mail_staff_answered_from_the_shared_mailbox_is_marked_handled(
+    world: tuple[Bot, Path], dovecot: Dovecot, imap_user: str, ctx: Context
+) -> None:
+    bot, _ = world
+    with dovecot.client(imap_user) as client:
+        client.create_folder("Sent Messages")  # the SPECIAL-USE \Sent folder, as staff's client has it
+    (question,) = [s for s in conversation() if "请问" in s.body]
+    other = replace(question, sender="青年工作委员会", address="qingnian@example.com", body="请问总结要附几张照片？")
+    for sample in (question, other):
+        dovecot.append(imap_user, write_message(sample), internal_date=sample.arrived)
+    bot.poll(at(5, 9))
+    messages = {m.sender: m for m in bot.messages()}
+    asked, unanswered = messages[question.address], messages[other.address]
+    assert (asked.kind, unanswered.kind) == ("for_person", "for_person")
+
+    def waiting(day: int) -> set[str]:
+        with Session(bot.app.engine) as session:
+            return {x.resolve for x in current_digest(session, ctx, at(5, day, 8)).set_aside}
+
+    # The bot's own notes to both are in Sent, threaded to them: no person answered yet.
+    copies = dovecot.messages(imap_user, "Sent Messages")
+    assert len(copies) == 2 and all(asked.message_id in raw.decode() or unanswered.message_id in raw.decode() for raw in copies.values())
+    bot.poll(at(5, 9, 12))
+    assert waiting(10) == {f"已处理 {asked.receipt}", f"已处理 {unanswered.receipt}"}
+    assert bot.rows(StaffActionRow) == []
+
+    # Staff answer the first from the shared mailbox; their client files the answer in Sent.
+    dovecot.append(imap_user, staff_answer(asked, at(5, 10, 9)), folder="Sent Messages", flags=[b"\\Seen"])
+    bot.poll(at(5, 10, 10))
+    (row,) = bot.rows(StaffActionRow)
+    assert (row.verb, row.who, row.via, row.receipt, row.message_pk, row.refused) == (
+        "done", "mailbox", "sent", asked.receipt, asked.id, ""
+    )
+    assert waiting(11) == {f"已处理 {unanswered.receipt}"}
+    with Session(bot.app.engine) as session:
+        (shown,) = current_digest(session, ctx, at(5, 11, 8)).actions
+    assert (shown.who, shown.verb, shown.receipt) == ("mailbox", "done", asked.receipt)
+    bot.poll(at(5, 10, 11))  # once only
+    assert len(bot.rows(StaffActionRow)) == 1
+    assert set(dovecot.folders(imap_user)) == {"INBOX", "Sent Messages"}

@@ -206,12 +206,18 @@ def _assign(session: Session, command: StaffCommand, staff: Staff, message: Mess
 
 def _release(session: Session, command: StaffCommand, staff: Staff, message: MessageRow | None) -> Outcome:
     assert message is not None
-    capped = message.kind in ("submission", "link") and not _answered(session, message)
-    if message.kind not in HELD and not capped:
+    if not held(message, _answered(session, message)):
         return _no(command, f"{message.receipt} 没有被暂扣，无需放行")
     _record(session, command, staff, message, before=message.kind)
     why = HELD.get(message.kind, "已达每日回复上限")
     return Outcome(command.line, True, f"{message.receipt}（{why}）已放行，按普通来信重新处理", message.id)
+
+
+def held(message: MessageRow, answered: bool) -> bool:
+    """Held for a person (unauthenticated sender, for a person), or left unanswered (`answered`: the bot wrote to it
+    or about it) at the reply cap: what release lets go on, and what staff settle by answering it themselves."""
+    capped = message.kind in ("submission", "link") and not answered
+    return message.status == "processed" and (message.kind in HELD or capped)
 
 
 def _answered(session: Session, message: MessageRow) -> bool:
