@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -311,3 +312,26 @@ def test_without_json_the_answer_is_one_chinese_line(demo: Path, capsys: pytest.
     assert capsys.readouterr().out == "已完成：已为P2021-0001添加备注\n"
     assert main(["--settings", str(demo), "--now", NOW, "done", "P2021-0001"]) == 1
     assert capsys.readouterr().err == "未执行：P2021-0001 不是等待人工处理的邮件，无需标记已处理\n"
+
+
+def test_the_rollup_workbook_keeps_every_staff_action_with_its_result(
+    demo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert subbot(demo, capsys, "accept", "P2021-0011", "--note", "分机号经电话确认")[0] == 0
+    assert subbot(demo, capsys, "exempt", "青年工作委员会", "summary", now="2021-05-10T10:15")[0] == 0
+    assert subbot(demo, capsys, "release", "P2021-0001", now="2021-05-10T10:20")[0] == 1
+    workbook = tmp_path / "汇总表.xlsx"
+    assert main(["--settings", str(demo), "--now", "2021-05-11T08:00", "export", "--xlsx", str(workbook)]) == 0
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["工作人员处理记录"]
+    assert sheet["A1"].value.endswith("工作人员处理记录") and "共3条，其中未执行1条" in sheet["A2"].value
+    assert [c.value for c in sheet[3]] == ["序号", "时间", "操作人", "方式", "操作", "回执号", "单位", "材料", "说明", "结果"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=5)]
+    who = rows[0][2]
+    assert who.startswith("命令行（")
+    assert rows == [
+        [1, dt.datetime(2021, 5, 10, 9, 30), who, "命令行", "通过", "P2021-0011", "石油炼制分会", "筹备方案", "分机号经电话确认", "已执行"],
+        [2, dt.datetime(2021, 5, 10, 10, 15), who, "命令行", "豁免", None, "青年工作委员会", "活动总结", None, "已执行"],
+        [3, dt.datetime(2021, 5, 10, 10, 20), who, "命令行", "放行", "P2021-0001", "北京石油学会", "筹备方案", None,
+         "未执行：P2021-0001 没有被暂扣，无需放行"],
+    ]

@@ -196,6 +196,7 @@ class Digest:
     activities: tuple[PlannedActivity, ...]  # accepted, current, of roster branches: the 汇总表
     summaries: SummaryRound  # planned -> held -> summarised, with each activity's media
     actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
+    record: tuple[StaffFact, ...] = ()  # everything staff did until now, in local time: the 汇总表's record
 
     @property
     def day(self) -> dt.date:
@@ -235,6 +236,7 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
             campaign.conversation.notify_forwarded,
         ),
         actions=tuple(a for a in snapshot.actions if since < a.at.astimezone(zone) <= local_now),
+        record=tuple(replace(a, at=a.at.astimezone(zone)) for a in snapshot.actions if a.at <= now),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),
         health=health(snapshot, local_now),
