@@ -189,7 +189,8 @@ def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     add("resend", "重发给某封来信的最后一封回复")
     note = add("note", "为一封来信添加备注")
     note.add_argument("text", metavar="TEXT")
-    add("done", "标记一封转人工的来信为已处理")
+    done = add("done", "标记一封转人工的来信为已处理")
+    done.add_argument("--note", help="说明（记入账本）")
 
 
 if __name__ == "__main__":
