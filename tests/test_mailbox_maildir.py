@@ -229,3 +229,19 @@ def test_dovecot_sees_the_folder_the_flag_and_the_sent_copy(dovecot: Dovecot, im
     assert list(dovecot.messages(imap_user, "已处理").values()) == [b"Subject: plan\r\n\r\nplan\r\n"]
     assert b"\\Seen" not in next(iter(dovecot.flags(imap_user, "已处理").values()))
     assert [b"\\Seen" in f for f in dovecot.flags(imap_user, "Sent").values()] == [True]
+
+
+def test_tells_which_mail_staff_answered_from_the_sent_folder_by_headers_alone(maildir: Path) -> None:
+    box = MaildirMailbox(maildir)
+    assert box.answered_in_sent() == frozenset()  # no Sent folder yet
+    # The bot's own reply, threaded to a branch's mail: no person's answer.
+    box.append_sent(b"X-Subbot-Reply: P2021-0001\r\nIn-Reply-To: <branch.1@example.com>\r\nSubject: ack\r\n\r\nbody\r\n")
+    # Staff's, as their client files it (a folded References, the body never read: not even valid mail).
+    staff = (
+        b"From: kepu@example.org\r\nIn-Reply-To: <question.2@example.com>\r\n"
+        b"References: <first.0@example.com>\r\n <question.2@example.com>\r\nSubject: =?utf-8?b?5Zue5aSN?=\r\n\r\n"
+        + b"\xff" * 100
+    )
+    (box.sent_path / "cur" / "1622511100.M3P300.staff:2,S").write_bytes(staff)
+    (box.sent_path / "new" / "1622511200.M4P400.staff").write_bytes(b"In-Reply-To: <other.3@example.com>\n\nhi\n")
+    assert box.answered_in_sent() == {"<question.2@example.com>", "<first.0@example.com>", "<other.3@example.com>"}

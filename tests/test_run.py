@@ -61,6 +61,9 @@ class FakeBox:
     def append_sent(self, raw: bytes) -> None:
         pass
 
+    def answered_in_sent(self) -> frozenset[str]:
+        return frozenset()
+
     def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         return self._wait(stop)
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.intake.senders import reassign
+from bot.intake.sent import mark_answered_from_sent
 from bot.intake.services import Services
 from bot.intake.take import Intake, keep_raw, take_one
 from bot.ledger import owed, queries
@@ -66,6 +67,7 @@ def poll_once(
         if progress:
             progress(done, len(new))
     if not dry_run:
+        mark_answered_from_sent(mailbox, engine, services, now())
         with Session(engine) as session, session.begin():
             owed.strike_marks(session, mailbox.name)
             queries.record_poll(session, mailbox.name, now())

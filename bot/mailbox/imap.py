@@ -22,6 +22,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
     IMAPClientError,
 )
 
+from bot.mailbox.answers import FIELDS, answered_ids
 from bot.mailbox.idle import RENEW, wait_in_idle, wait_with_noop
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
 from bot.mailbox.spool import SPOOL_BYTES, spool_file
@@ -174,9 +175,30 @@ class ImapMailbox:
 
     def append_sent(self, raw: bytes) -> None:
         with self._translated("APPEND to Sent"):
-            if self._sent is None:
-                self._sent = self._find_sent()
-            self._client.append(self._sent, raw, flags=[b"\\Seen"])
+            self._client.append(self._find_sent(), raw, flags=[b"\\Seen"])
+
+    def answered_in_sent(self) -> frozenset[str]:
+        """Staff's mail in Sent (SEARCH leaves out what carries the bot's own header), its header fields alone;
+        the inbox is selected again after, as it was."""
+        own = FIELDS[-1]
+        section = b"BODY.PEEK[HEADER.FIELDS (" + " ".join(FIELDS).encode("ascii") + b")]"
+        answered: set[str] = set()
+        with self._translated("read Sent"):
+            name = self._sent_name()
+            if not self._client.folder_exists(name):
+                return frozenset()
+            self._client.select_folder(name, readonly=True)
+            try:
+                uids = sorted(self._client.search(["NOT", "HEADER", own, ""]))
+                for start in range(0, len(uids), CHUNK * 10):
+                    response = self._client.fetch(uids[start : start + CHUNK * 10], [section])
+                    for data in response.values():
+                        block = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None)
+                        if block:
+                            answered.update(answered_ids(bytes(block)))
+            finally:
+                self._client.select_folder(self._settings.folder, readonly=not self._settings.marks)
+        return frozenset(answered)
 
     def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         if not self._idles:
@@ -260,10 +282,15 @@ class ImapMailbox:
             raise MailboxConfigError(self.name, "the server has neither MOVE nor UIDPLUS: use processed_keyword")
 
     def _find_sent(self) -> str:
+        name = self._sent_name()
+        self._ensure(name)
+        return name
+
+    def _sent_name(self) -> str:
         # A configured name wins; then the server's \Sent (SPECIAL-USE, else imapclient's common names).
-        name = self._settings.sent_folder or self._client.find_special_folder(SENT) or DEFAULT_SENT
-        self._ensure(str(name))
-        return str(name)
+        if self._sent is None:
+            self._sent = str(self._settings.sent_folder or self._client.find_special_folder(SENT) or DEFAULT_SENT)
+        return self._sent
 
     def _ensure(self, folder: str) -> None:
         if folder in self._ensured:

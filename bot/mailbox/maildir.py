@@ -17,13 +17,14 @@ import shutil
 import string
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
 
 from imapclient import imap_utf7  # type: ignore[import-untyped]
 
+from bot.mailbox.answers import HEADER_LIMIT, answered_ids
 from bot.mailbox.port import Fetched, MailboxConfigError, MailboxUnavailable, MessageRef
 from bot.mailbox.spool import SPOOL_BYTES, spool_file
 from bot.mailbox.stop import Stop
@@ -137,6 +138,20 @@ class MaildirMailbox:
             # A sent copy is read already, as any mail client files its own.
             os.rename(self._sent / "new" / key, self._sent / "cur" / f"{key}{INFO}S")
 
+    def answered_in_sent(self) -> frozenset[str]:
+        answered: set[str] = set()
+        with self._translated(f"read {self._sent}"):
+            for sub in ("new", "cur"):
+                folder = self._sent / sub
+                if not folder.is_dir():
+                    continue
+                for path in folder.iterdir():
+                    if path.name.startswith(".") or not path.is_file():
+                        continue
+                    with suppress(FileNotFoundError):  # staff's client moved or deleted it meanwhile
+                        answered.update(answered_ids(_header_block(path)))
+        return frozenset(answered)
+
     def wait_for_mail(self, timeout: float, stop: Stop) -> bool:
         with self._translated("watch"):
             since = self._listed if self._listed is not None else self._stamp()
@@ -230,6 +245,19 @@ class MaildirMailbox:
 def _sibling(path: Path, folder: str) -> Path:
     # Maildir++: the root is INBOX and folders are .Name inside it; a folder's siblings sit beside it.
     return path.parent / f".{folder}" if path.name.startswith(".") else path / f".{folder}"
+
+
+def _header_block(path: Path) -> bytes:
+    """A message file's header block: its lines up to the first empty one (the body is never read)."""
+    lines: list[bytes] = []
+    size = 0
+    with path.open("rb") as file:
+        for line in file:
+            if not line.strip(b"\r\n") or size > HEADER_LIMIT:
+                break
+            lines.append(line)
+            size += len(line)
+    return b"".join(lines)
 
 
 def _ensure_folder(path: Path) -> mailbox.Maildir:

@@ -1,5 +1,5 @@
-"""What the bot needs from a mailbox, whatever serves it: list, fetch untouched, mark, keep a sent copy,
-and wait for new mail."""
+"""What the bot needs from a mailbox, whatever serves it: list, fetch untouched, mark, keep a sent copy, tell
+which mail staff answered from the Sent folder, and wait for new mail."""
 
 from __future__ import annotations
 
@@ -77,6 +77,12 @@ class Mailbox(Protocol):
 
     def append_sent(self, raw: bytes) -> None:
         """Keep a copy of a reply where staff look for sent mail."""
+        ...
+
+    def answered_in_sent(self) -> frozenset[str]:
+        """The Message-IDs (with their angle brackets) that mail in the Sent folder answers, by its In-Reply-To and
+        References: staff's answers sent from this mailbox. Headers only; the bot's own copies (its X-Subbot-Reply
+        header) are not staff's answers and are left out. No Sent folder: none."""
         ...
 
     def wait_for_mail(self, timeout: float, stop: Stop) -> bool:

@@ -29,15 +29,19 @@ from sqlalchemy.orm import Session
 from bot import wording
 from bot.ledger import addresses, queries
 from bot.ledger.overrides import exemptions, handled
-from bot.ledger.schema import ActivityRow, MessageRow, ReplyRow, StaffActionRow
+from bot.ledger.schema import ActivityRow, FindingRow, MessageRow, ReplyRow, StaffActionRow
 from bot.outgoing.compose import Thread
 from bot.outgoing.queue import Letter, Letterhead, message_id, queue_letter
+from bot.rules.scan import READ_BY_OCR
 from config import Context
 from parsers.staff import StaffCommand
 
 # Mail held for a person, and what held it: release lets it go on as an ordinary mail.
 HELD = {"unauthenticated": "发件人未通过验证", "for_person": "转工作人员"}
 VERSIONS = frozenset({"accepted", "needs_correction", "unreadable"})
+RECEIPT_LETTERS = "PSM"
+# Mail that waits for a person whatever held it (the digest lists it under 需要人工处理的邮件).
+WAITING = frozenset({"for_person", "unauthenticated", "staff_refused", "bounce"})
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,13 @@ def carry_out(session: Session, command: StaffCommand, staff: Staff) -> Outcome:
 
 
 def _message(session: Session, receipt: str) -> MessageRow | None:
-    return session.execute(select(MessageRow).where(MessageRow.receipt == receipt)).scalar_one_or_none()
+    """The mail a receipt names. Its letter follows what the mail was taken for, which may change when staff let it
+    go on (a question released becomes a plan, M2021-0004 then P2021-0004): the number alone names the mail."""
+    exact = session.execute(select(MessageRow).where(MessageRow.receipt == receipt)).scalar_one_or_none()
+    if exact is not None or len(receipt) < 2 or receipt[0] not in RECEIPT_LETTERS:
+        return exact
+    others = [letter + receipt[1:] for letter in RECEIPT_LETTERS if letter != receipt[0]]
+    return session.execute(select(MessageRow).where(MessageRow.receipt.in_(others))).scalars().first()
 
 
 def _record(
@@ -151,6 +161,8 @@ def _exempt(session: Session, command: StaffCommand, staff: Staff, message: Mess
         return _no(command, "请写明单位名称和材料（筹备方案或活动总结）")
     if staff.ctx.roster.find_by_name(branch) is None:
         return _no(command, f"名单中没有单位「{branch}」")
+    if command.verb == "exempt" and _accepted(session, branch, deliverable):
+        return _no(command, f"{branch}的{wording.deliverable(deliverable)}已受理，无需豁免")
     exempt = (branch, deliverable) in exemptions(session)
     if command.verb == "exempt" and exempt:
         return _no(command, f"{branch}的{wording.deliverable(deliverable)}已是豁免")
@@ -159,6 +171,17 @@ def _exempt(session: Session, command: StaffCommand, staff: Staff, message: Mess
     _record(session, command, staff, None)
     done = "已豁免（不再提醒）" if command.verb == "exempt" else "已取消豁免"
     return Outcome(command.line, True, f"{branch}的{wording.deliverable(deliverable)}{done}")
+
+
+def _accepted(session: Session, branch: str, deliverable: str) -> bool:
+    query = select(MessageRow.id).where(
+        MessageRow.branch == branch,
+        MessageRow.deliverable == deliverable,
+        MessageRow.kind == "submission",
+        MessageRow.verdict == "accepted",
+        MessageRow.status == "processed",
+    )
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _assign(session: Session, command: StaffCommand, staff: Staff, message: MessageRow | None) -> Outcome:
@@ -186,12 +209,18 @@ def _assign(session: Session, command: StaffCommand, staff: Staff, message: Mess
 
 def _release(session: Session, command: StaffCommand, staff: Staff, message: MessageRow | None) -> Outcome:
     assert message is not None
-    capped = message.kind in ("submission", "link") and not _answered(session, message)
-    if message.kind not in HELD and not capped:
+    if not held(message, _answered(session, message)):
         return _no(command, f"{message.receipt} 没有被暂扣，无需放行")
     _record(session, command, staff, message, before=message.kind)
     why = HELD.get(message.kind, "已达每日回复上限")
     return Outcome(command.line, True, f"{message.receipt}（{why}）已放行，按普通来信重新处理", message.id)
+
+
+def held(message: MessageRow, answered: bool) -> bool:
+    """Held for a person (unauthenticated sender, for a person), or left unanswered (`answered`: the bot wrote to it
+    or about it) at the reply cap: what release lets go on, and what staff settle by answering it themselves."""
+    capped = message.kind in ("submission", "link") and not answered
+    return message.status == "processed" and (message.kind in HELD or capped)
 
 
 def _answered(session: Session, message: MessageRow) -> bool:
@@ -242,8 +271,27 @@ def _done(session: Session, command: StaffCommand, staff: Staff, message: Messag
     assert message is not None
     if message.id in handled(session):
         return _no(command, f"{message.receipt} 已标记为已处理")
+    if not _waiting(session, message):
+        return _no(command, f"{message.receipt} 不是等待人工处理的邮件，无需标记已处理")
     _record(session, command, staff, message)
     return Outcome(command.line, True, f"{message.receipt} 已标记为已处理")
+
+
+def _waiting(session: Session, message: MessageRow) -> bool:
+    """Set aside for a person: failed, held, a bounce, an unknown sender's submission, a form read by OCR, or
+    left unanswered."""
+    if message.status == "failed" or message.kind in WAITING:
+        return True
+    if message.kind == "submission" and _read_by_ocr(session, message):
+        return True
+    if message.kind == "submission" and message.branch is None:
+        return True
+    return message.kind in ("submission", "link") and not _answered(session, message)
+
+
+def _read_by_ocr(session: Session, message: MessageRow) -> bool:
+    query = select(FindingRow.id).where(FindingRow.message_pk == message.id, FindingRow.code == READ_BY_OCR)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def _send(

@@ -198,6 +198,7 @@ class Digest:
     actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
     learned: tuple[LearnedFact, ...] = ()  # addresses learned for branches since the last digest
     learned_total: int = 0  # all addresses learned and not taken back
+    record: tuple[StaffFact, ...] = ()  # everything staff did until now, in local time: the 汇总表's record
 
     @property
     def day(self) -> dt.date:
@@ -240,6 +241,7 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         actions=tuple(a for a in snapshot.actions if since < a.at.astimezone(zone) <= local_now),
         learned=tuple(a for a in snapshot.learned if since < a.at.astimezone(zone) <= local_now),
         learned_total=len(snapshot.learned),
+        record=tuple(replace(a, at=a.at.astimezone(zone)) for a in snapshot.actions if a.at <= now),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),
         health=health(snapshot, local_now),

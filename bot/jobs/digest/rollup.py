@@ -1,6 +1,6 @@
 """`write_rollup`: the 汇总表 workbook staff forward upward — every accepted activity with every form field,
-headed with the form's own labels, then each activity's summary (summary_sheet.py), each branch's status and the
-counts. Bytes out, no disk."""
+headed with the form's own labels, then each activity's summary (summary_sheet.py), each branch's status, the
+counts and what staff did (staff_sheet.py). Bytes out, no disk."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from bot.jobs.digest.sheets import (
     stamp,
     workbook_bytes,
 )
+from bot.jobs.digest.staff_sheet import SHEET_STAFF, staff_sheet
 from bot.jobs.digest.summary_sheet import SHEET_SUMMARIES, summary_sheet
 from config import Campaign
 
@@ -93,6 +94,7 @@ def write_rollup(digest: Digest, campaign: Campaign) -> bytes:
     summary_sheet(book.create_sheet(SHEET_SUMMARIES), digest, campaign)
     _branches_sheet(book.create_sheet(SHEET_BRANCHES), digest)
     _counts_sheet(book.create_sheet(SHEET_COUNTS), digest)
+    staff_sheet(book.create_sheet(SHEET_STAFF), digest)
     return workbook_bytes(book, digest.office, f"{digest.campaign}汇总表", digest.now)
 
 
