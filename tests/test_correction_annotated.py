@@ -27,8 +27,11 @@ from bot.demo import Sample, seed, write_message
 from bot.forms import sandbox
 from bot.forms.check import CheckResult, check_form
 from bot.forms.worker import Limits
+from bot.intake import evidence
+from bot.intake.evidence import annotated_copies, check_forms
 from config import Context
 from parsers.annotate import ERROR_FILL, SUFFIX
+from parsers.message import parse_message
 from parsers.records import FormLayout
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
@@ -222,3 +225,26 @@ def test_only_a_docx_as_sent_is_marked(ctx: Context) -> None:
     assert len(sandbox.cell_marks(result)) == len(result.findings)
     converted = CheckResult(result.file, replace(result.read, kind="doc"), result.findings)
     assert sandbox.cell_marks(converted) == ()
+
+
+def _mail_of(*files: tuple[str, bytes]) -> bytes:
+    return write_message(Sample("北京石油学会", "bjsyxh@example.com", "方案", ARRIVED, "见附件", tuple((n, d, DOCX) for n, d in files)))
+
+
+def test_forms_of_one_copy_name_come_back_told_apart_and_within_the_caps(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faulty = (FORMS / "faulty-contact.docx").read_bytes()
+    # The mail's reader tells apart two attachments of one name; one name in two cases is the same copy's name.
+    mail = parse_message(_mail_of(("方案.docx", faulty), ("方案.DOCX", faulty), ("other.docx", faulty)))
+    forms = check_forms(mail, ctx, None)
+    when = dt.datetime(2021, 5, 9, 1, 0, tzinfo=dt.UTC)
+
+    names = [f.name for f in annotated_copies(forms, ctx, when)]
+    assert names == [f"方案{SUFFIX}.docx", f"方案{SUFFIX}（2）.docx", f"other{SUFFIX}.docx"]
+
+    monkeypatch.setattr(evidence, "MAX_ANNOTATED", 2)
+    assert len(annotated_copies(forms, ctx, when)) == 2
+    # Room for one form and a bit: the second is not annotated, the third fits no better.
+    monkeypatch.setattr(evidence, "MAX_ANNOTATED_BYTES", len(faulty) * 3 // 2)
+    assert [f.name for f in annotated_copies(forms, ctx, when)] == [f"方案{SUFFIX}.docx"]

@@ -85,6 +85,9 @@ def annotated_copies(
             log.info("more forms to annotate than the %d a reply brings: the rest go without", MAX_ANNOTATED)
             break
         attachment = check.attachment
+        if size + attachment.size > MAX_ANNOTATED_BYTES:  # annotated, a form only grows
+            log.info("a form of %d bytes would make the reply too big: not annotated", attachment.size)
+            continue
         file = Path(attachment.spill.path) if attachment.spill else attachment.data
         data = annotate_limited(file, check.result, ctx, when)
         if data is None:
