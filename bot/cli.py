@@ -44,10 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 3
-    if args.command in ("check", "form"):
+    if args.command == "check":
         from bot.commands import forms
 
-        return forms.check_files(ctx, args.files, args.json) if args.command == "check" else forms.write_blank_form(ctx, args.out)
+        try:
+            now = _clock(args.now, ctx.campaign.zone, lambda: dt.datetime.now(dt.UTC))
+        except ValueError:
+            print(f"--now 的时间格式应为 2021-05-05T09:00，而不是 {args.now}", file=sys.stderr)
+            return 3
+        return forms.check_files(ctx, args.files, args.json, args.annotate, now())
+    if args.command == "form":
+        from bot.commands import forms
+
+        return forms.write_blank_form(ctx, args.out)
     return _mailbox_side(args, settings, ctx)
 
 
@@ -125,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="检查筹备方案文件（.docx/.pdf/.doc/.wps/.odt）")
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
+    check.add_argument(
+        "--annotate",
+        type=Path,
+        metavar="OUT",
+        help="把有问题的 .docx 表格写成带批注的副本（与回复邮件所附相同）：一个文件时 OUT 为 .docx 文件名，"
+        "多个文件时 OUT 为文件夹",
+    )
     form = commands.add_parser("form", help="生成空白的筹备方案表（.docx）")
     form.add_argument("--out", type=Path, required=True, metavar="FILE.docx")
     poll = commands.add_parser("poll", help="检查一次邮箱：登记、检查、回复")

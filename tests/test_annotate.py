@@ -3,7 +3,7 @@ sits on the cell of its field in its activity's table, the cell is shaded, Libre
 file, and the form reads exactly as before.
 
 The golden comments of two faulty forms are in tests/fixtures/annotate/; after a deliberate change,
-`python -m tests.test_annotate` rewrites them (read the diff before committing it).
+`PYTHONPATH=tests .venv/bin/python -m tests.test_annotate` rewrites them (read the diff before committing it).
 """
 
 from __future__ import annotations
@@ -11,34 +11,28 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
-import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import docx
-import pdfplumber
 import pytest
+from annotated_files import Anchor, anchors, by_message, pdf_notes, pdfs_with_notes
 from docx.oxml.ns import qn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from pdfminer.pdftypes import resolve1
-from pdfminer.utils import decode_text
 
 from bot.forms.check import CheckResult, check_form
-from bot.forms.convert import soffice_path
 from bot.forms.layout import form_layout
 from config import Context, load_campaign, load_roster
 from parsers.annotate import ERROR_FILL, WARNING_FILL, CellMark, annotate_form, annotated_name
 from parsers.plan import read_plan
 from parsers.records import Activity, FormLayout
-from parsers.text import label_key, squash
+from parsers.text import squash
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 GOLDEN = Path(__file__).parent / "fixtures" / "annotate"
@@ -81,74 +75,12 @@ FIELDS = (
 )
 # The label a field's cell stands right of, as the reader keys labels.
 LABEL_OF = {"stage": {"time"}, "start": {"time"}, "end": {"time"}, "contact.name": {"contact.name", "contact"}}
-_INLINE = re.compile(r"^([^:：]{1,12})[:：]")
 
-
-@dataclass(frozen=True)
-class Anchor:
-    """A comment read back: its text, and the cell (its label key, text, fill, table) or the
-    paragraph it is anchored on."""
-
-    message: str
-    author: str
-    label: str | None
-    label_text: str
-    text: str
-    fill: str | None
-    table: int | None
 
 
 def marks_of(result: CheckResult) -> list[CellMark]:
     """What the lead's reply code does: each finding of the file, as a mark on the file."""
     return [CellMark(f.activity, f.field, f.message, f.severity) for f in result.findings]
-
-
-def anchors(data: bytes, layout: FormLayout) -> list[Anchor]:
-    document = docx.Document(io.BytesIO(data))
-    comments = {comment.comment_id: comment for comment in document.comments}
-    body = document.element.body
-    tables = list(body.iter(qn("w:tbl")))
-    labels = {label_key(name): key for key, names in layout.labels.items() for name in names}
-    found = []
-    for start in body.iter(qn("w:commentRangeStart")):
-        comment = comments[int(start.get(qn("w:id")))]
-        cell = next(start.iterancestors(qn("w:tc")), None)
-        if cell is None:
-            paragraph = next(start.iterancestors(qn("w:p")))
-            found.append(Anchor(comment.text, comment.author, None, "", _text(paragraph), _fill(paragraph), None))
-            continue
-        row = list(cell.getparent().iter(qn("w:tc")))
-        label, label_text = _label_left_of(row, row.index(cell), labels)
-        table = tables.index(next(cell.iterancestors(qn("w:tbl"))))
-        found.append(Anchor(comment.text, comment.author, label, label_text, _text(cell), _fill(cell), table))
-    assert len(found) == len(comments), "every comment is anchored once"
-    return found
-
-
-def _label_left_of(row: list[Any], index: int, labels: dict[str, str]) -> tuple[str | None, str]:
-    for cell in reversed(row[: index + 1]):
-        text = _text(cell)
-        inline = _INLINE.match(text.strip())
-        for candidate in (text, inline.group(1) if inline else ""):
-            if key := labels.get(label_key(candidate)):
-                return key, text
-    return None, ""
-
-
-def _text(element: Any) -> str:
-    paragraphs = [element] if element.tag == qn("w:p") else list(element.iter(qn("w:p")))
-    return "\n".join("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in paragraphs)
-
-
-def _fill(element: Any) -> str | None:
-    shading = element.find(f"{qn('w:tcPr')}/{qn('w:shd')}")
-    if shading is None:
-        shading = element.find(f"{qn('w:pPr')}/{qn('w:shd')}")
-    return None if shading is None else str(shading.get(qn("w:fill")))
-
-
-def by_message(found: list[Anchor]) -> dict[str, Anchor]:
-    return {anchor.message: anchor for anchor in found}
 
 
 def activities(data: bytes, name: str, layout: FormLayout) -> tuple[Activity, ...]:
@@ -268,8 +200,6 @@ def test_annotated_form_reads_the_same(name: str, layout: FormLayout) -> None:
 
 def test_libreoffice_converts_every_annotated_form(ctx: Context, layout: FormLayout, tmp_path: Path) -> None:
     """LibreOffice opens each annotated form and exports its comments as PDF notes, every one."""
-    soffice = soffice_path()
-    assert soffice, "LibreOffice (soffice) is needed; run `make system-deps`"
     written: dict[Path, list[str]] = {}
     for name in FAULTY + LAYOUTS:
         data = (FORMS / name).read_bytes()
@@ -280,25 +210,11 @@ def test_libreoffice_converts_every_annotated_form(ctx: Context, layout: FormLay
         path = tmp_path / annotated_name(name)
         path.write_bytes(annotated)
         written[path] = [mark.message for mark in marks]
-    out = tmp_path / "pdf"
-    command = [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--norestore"]
-    command += ["--convert-to", 'pdf:writer_pdf_Export:{"ExportNotes":{"type":"boolean","value":"true"}}']
-    subprocess.run([*command, "--outdir", str(out), *map(str, written)], capture_output=True, timeout=300, check=True)
+    out = pdfs_with_notes(list(written), tmp_path)
     for path, messages in written.items():
         pdf = out / path.with_suffix(".pdf").name
         assert pdf.is_file(), pdf.name
-        assert sorted(_pdf_notes(pdf)) == sorted(messages), pdf.name
-
-
-def _pdf_notes(path: Path) -> list[str]:
-    notes = []
-    with pdfplumber.open(path) as pdf:
-        for page in pdf.pages:
-            for annot in resolve1(page.page_obj.attrs.get("Annots")) or []:
-                annot = resolve1(annot)
-                if resolve1(annot.get("Subtype")).name == "Text":
-                    notes.append(decode_text(resolve1(annot["Contents"])))
-    return notes
+        assert sorted(pdf_notes(pdf)) == sorted(messages), pdf.name
 
 
 def test_a_finding_without_its_cell_is_not_lost(layout: FormLayout) -> None:

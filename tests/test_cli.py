@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
+import shutil
 from pathlib import Path
 
+import docx
 import pytest
+from annotated_files import anchors, by_message
 
 from bot.cli import main
+from bot.forms.check import check_form
+from config import Context
+from parsers.annotate import ERROR_FILL
 from parsers.form_writer import FormEntry, write_form
 from parsers.records import FormLayout
 
@@ -86,3 +94,44 @@ def test_a_broken_campaign_file_stops_with_its_name(tmp_path: Path, capsys: pyte
     broken.write_text("name = \n", encoding="utf-8")
     assert main(["--campaign", str(broken), "check", str(broken)]) == 3
     assert str(broken) in capsys.readouterr().err
+
+
+FORMS = Path(__file__).parent / "fixtures" / "forms"
+
+
+def test_check_annotate_writes_the_copy_a_correction_would_attach(
+    tmp_path: Path, ctx: Context, layout: FormLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    form = tmp_path / "faulty-contact.docx"
+    shutil.copy(FORMS / form.name, form)
+    out = tmp_path / "看看.docx"
+
+    assert main(["--now", "2021-05-09T09:00", "check", str(form), "--annotate", str(out)]) == 1
+
+    assert f"{form}：已写出批注文件 {out}" in capsys.readouterr().out
+    findings = check_form(form.read_bytes(), form.name, ctx, None).findings
+    comments = docx.Document(io.BytesIO(out.read_bytes())).comments
+    assert [c.text for c in comments] == [f.message for f in findings]
+    assert {c.timestamp for c in comments} == {dt.datetime(2021, 5, 9, 1, 0, tzinfo=dt.UTC)}
+    placed = by_message(anchors(out.read_bytes(), layout))
+    assert [(placed[f.message].table, placed[f.message].fill) for f in findings] == [
+        (f.activity, ERROR_FILL) for f in findings
+    ]
+
+
+def test_check_annotate_with_several_files_fills_a_folder_and_keeps_json_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.docx"
+    empty.write_bytes(b"")
+    files = [str(FORMS / "faulty-dates.docx"), str(FORMS / "official-standard.docx"), str(empty)]
+    folder = tmp_path / "批注"
+
+    assert main(["check", "--json", *files, "--annotate", str(folder)]) == 2
+
+    captured = capsys.readouterr()
+    assert [json.loads(line)["file"] for line in captured.out.splitlines()] == files
+    assert [p.name for p in folder.iterdir()] == ["faulty-dates（请按批注修改）.docx"]
+    said = captured.err.splitlines()
+    assert said[0].endswith(f"已写出批注文件 {folder / 'faulty-dates（请按批注修改）.docx'}")
+    assert said[1:] == [f"{files[1]}：没有发现问题，无需批注", f"{files[2]}：只批注读出了表格的 .docx 文件（.doc、.wps、PDF 等不批注）"]

@@ -6,19 +6,25 @@ the first run; staff's \\Seen never touched."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
+from annotated_files import anchors, by_message
 from imap_bot import DELIVERED, NOW, Bot, flags_without_recent, golden, sent, write_settings
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpServer
 
 from bot.demo import samples, write_message
+from bot.forms.check import check_form
+from bot.forms.layout import form_layout
 from config import Context
+from parsers.annotate import ERROR_FILL
 from parsers.message import parse_message
 
 SENT_FOLDER = "Sent Messages"  # the test Dovecot's \Sent (SPECIAL-USE)
@@ -336,3 +342,27 @@ def test_a_dry_run_records_marks_and_sends_nothing_and_is_no_first_run(
     report, flushed = bot.poll(reply_backlog=False)  # the real first run: still the backlog
     assert (report.backlog, report.processed, flushed.sent) == (True, len(backlog), 0)
     assert smtp_server.received == []
+
+
+def test_a_correction_over_smtp_brings_the_branch_s_form_annotated(
+    dovecot: Dovecot, imap_user: str, smtp_server: SmtpServer, start_bot: Callable[..., Bot], ctx: Context
+) -> None:
+    """The demo's form with a landline where the mobile goes, through Dovecot and aiosmtpd: the correction
+    carries that form back, the finding a comment on its shaded cell (tests/test_correction_annotated.py has
+    the rest of the cases, on a Maildir)."""
+    (sample,) = [s for s in samples() if (s.address, s.subject) == ("gongcheng@example.com", "筹备方案")]
+    ((name, form, _),) = sample.files
+    expected = deliver(dovecot, imap_user, write_message(sample), "correction", sample.address)
+
+    start_bot().poll()
+
+    assert_answered(smtp_server, expected)
+    (reply,) = sent(smtp_server)
+    (attachment,) = [a for a in reply.mail.attachments if a.origin != "inline"]
+    assert attachment.name == "筹备方案（请按批注修改）.docx"
+    findings = check_form(form, name, ctx, None).findings
+    assert [f.field for f in findings] == ["start", "contact.mobile"]
+    comments = docx.Document(io.BytesIO(attachment.data)).comments
+    assert [c.text for c in comments] == [f.message for f in findings]
+    placed = by_message(anchors(attachment.data, form_layout(ctx.campaign)))
+    assert [(placed[f.message].table, placed[f.message].fill) for f in findings] == [(0, ERROR_FILL)] * 2

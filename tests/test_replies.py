@@ -286,7 +286,11 @@ def test_correction_numbers_each_finding_with_its_activity_field_and_what_is_exp
     assert "「拟举办时间」" in findings[0][1] and "第二阶段为5月26日—6月5日，填写的6月8日" in findings[0][1]
     assert "「手机」填写的「6206712」" in findings[1][1] and "应为11位" in findings[1][1]
     assert "请直接回复本邮件，把完整的文件作为附件重新发送" in text
-    assert not list(sent["correction-fields"].message.iter_attachments())  # the sender has a form
+    # The sender has a form: it comes back marked, not a blank one (tests/test_correction_annotated.py reads it).
+    (attachment,) = sent["correction-fields"].message.iter_attachments()
+    assert attachment.get_filename() == "correction-fields（请按批注修改）.docx"
+    assert "附件「correction-fields（请按批注修改）.docx」是您发来的文件，以上各点已在文件中用批注标出" in text
+    assert "空白" not in text
 
 
 def test_correction_without_a_form_brings_the_blank_form_named_both_ways(sent: dict[str, Sent], ctx: Context) -> None:

@@ -3,37 +3,52 @@
 The readers bound what they can see coming (zip members, pages, characters), but a library may still
 inflate a PDF content stream whole (1 MB of PDF, 2 GB of memory) or loop on a crafted file: those
 limits only a process can enforce. Here is the work sent to that process (a form checked, a summary's
-text and photos read, a file's kind sniffed), each function importable by name and taking the file as
-bytes or as a path the process reads itself; bot/worker.py is the process, its limits, and the trade
-made for speed (one process reading file after file)."""
+text and photos read, a file's kind sniffed, a form annotated with its findings), each function
+importable by name and taking the file as bytes or as a path the process reads itself; bot/worker.py is
+the process, its limits, and the trade made for speed (one process reading file after file)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.forms.check import CheckResult, check_form
 from bot.forms.convert import Converter
+from bot.forms.layout import form_layout
 from bot.forms.worker import ChildError, Exhausted, Exhaustion, Limits, Reader, run_limited
 from bot.rules.findings import Finding
 from config import Context
 from parsers.package import sniff
 from parsers.plan import SCANNED
-from parsers.records import PlanRead, Unreadable
+from parsers.records import FormLayout, PlanRead, Unreadable
+
+if TYPE_CHECKING:  # python-docx, which the annotator needs, is loaded only when a form is annotated
+    from parsers.annotate import CellMark
 
 __all__ = [
+    "ANNOTATE_LIMITS",
     "OCR_LIMITS",
     "ChildError",
     "Exhausted",
     "Limits",
     "Reader",
+    "annotate_file",
+    "annotate_limited",
+    "cell_marks",
     "check_file",
     "check_limited",
     "read_text_and_photos",
     "run_limited",
     "sniff_file",
 ]
+
+log = logging.getLogger(__name__)
+# Annotating starts no LibreOffice: a typical form takes 40-70 ms; a crafted one is stopped well before a form's check.
+ANNOTATE_LIMITS = Limits(cpu_seconds=20, wall_seconds=30.0)
 
 _MESSAGES: dict[Exhaustion, str] = {
     "memory": "文件内容展开后过大，无法安全读取",
@@ -92,6 +107,45 @@ def _ocr_installed() -> bool:
     from parsers.scan import ocr_available
 
     return ocr_available()
+
+
+def annotate_limited(
+    file: bytes | Path, result: CheckResult, ctx: Context, when: dt.datetime, limits: Limits | None = None
+) -> bytes | None:
+    """The checked .docx with its findings shaded and commented (parsers.annotate), made in the worker; None when
+    there is nothing to mark (not a .docx, no form read, no findings) or when the work fails or exhausts its limits.
+    The annotated copy is a courtesy: its failure is logged (no name, no content) and never raised."""
+    marks = cell_marks(result)
+    if not marks:
+        return None
+    if isinstance(file, Path):
+        file = file.absolute()
+    layout, author = form_layout(ctx.campaign), ctx.campaign.office.name
+    try:
+        return run_limited(annotate_file, file, layout, marks, author, when, limits=limits or ANNOTATE_LIMITS)
+    except Exhausted as exc:
+        log.warning("annotating a form exhausted the sandbox (%s): %s", exc.reason, exc.detail)
+    except Exception as exc:  # noqa: BLE001 - whatever python-docx or lxml raise on a hostile file, in the worker
+        log.warning("annotating a form failed in the sandbox: %s", type(exc).__name__)
+    return None
+
+
+def cell_marks(result: CheckResult) -> tuple[CellMark, ...]:
+    """The marks for a read .docx form: one per finding, on its activity's cell (or the file's heading)."""
+    if result.read.kind != "docx" or not result.read.activities or result.read.unreadable:
+        return ()
+    from parsers.annotate import CellMark
+
+    return tuple(CellMark(f.activity, f.field, f.message, f.severity) for f in result.findings)
+
+
+def annotate_file(
+    file: bytes | Path, layout: FormLayout, marks: tuple[CellMark, ...], author: str, when: dt.datetime
+) -> bytes | None:
+    """`annotate_form` on the file's bytes, read here when it is a path (work for the worker)."""
+    from parsers.annotate import annotate_form
+
+    return annotate_form(_content(file), layout, marks, author, date=when)
 
 
 def check_file(

@@ -1,15 +1,18 @@
 """The answer to a branch's mail: what the receipt or correction says (the templates' context, from the
-decision), the blank form attached when the branch has no usable one, queued as a letter in the outbox."""
+decision), the blank form attached when the branch has no usable one, and to a plan's correction the branch's
+own .docx forms with their findings marked on them; queued as a letter in the outbox."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import wording
 from bot.intake.decide import Decision, with_document
+from bot.intake.evidence import annotated_copies
 from bot.intake.services import Services
 from bot.ledger import queries
 from bot.ledger.queries import aware
@@ -38,7 +41,9 @@ def queue_answer(
 ) -> str:
     """The answer queued (or, for backlog, recorded unsent); returns what the poll reports of it."""
     assert message.receipt is not None
-    context = reply_context(mail, decision, message.receipt, message.arrived_at, services)
+    # Made in the sandbox's worker; a backlog's letter, recorded unsent, carries it too, should staff send it.
+    annotated = annotated_copies(decision.documents, services.ctx, now) if _annotates(decision) else ()
+    context = reply_context(mail, decision, message.receipt, message.arrived_at, services, [f.name for f in annotated])
     form = FileToAttach(f"{services.ctx.campaign.form.title}.docx", services.blank_form)
     # A mail taken in again (staff released it) may have been answered before: this answer stands beside that one.
     earlier = queries.letters_about(session, message.id)
@@ -49,7 +54,7 @@ def queue_answer(
         key=f"{message.receipt}.{message.sha256[:16]}" + (f".{earlier}" if earlier else ""),
         marker=message.receipt,
         thread=Thread(mail.message_id, mail.references, mail.subject),
-        files=[form] if context["attached_form"] else [],
+        files=([form] if context["attached_form"] else []) + list(annotated),
         message_pk=None if earlier else message.id,
         about_pk=message.id if earlier else None,
         branch=message.branch,
@@ -60,6 +65,11 @@ def queue_answer(
     return "suppressed" if backlog else decision.reply
 
 
+def _annotates(decision: Decision) -> bool:
+    """A plan's correction: a summary's documents are no forms to mark."""
+    return decision.template == "correction" and decision.deliverable == "plan"
+
+
 def listed_at_most(messages: list[str]) -> list[str]:
     if len(messages) <= MAX_LISTED:
         return messages
@@ -68,8 +78,14 @@ def listed_at_most(messages: list[str]) -> list[str]:
 
 
 def reply_context(
-    mail: Mail, decision: Decision, receipt: str, arrived: dt.datetime, services: Services
+    mail: Mail,
+    decision: Decision,
+    receipt: str,
+    arrived: dt.datetime,
+    services: Services,
+    annotated: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """`annotated`: the names of the branch's own forms attached with the findings marked on them."""
     campaign = services.ctx.campaign
     findings = with_document(decision.findings)
     continuation = decision.continuation if decision.verdict == "accepted" else None
@@ -87,6 +103,7 @@ def reply_context(
         "corrections": listed_at_most([f.finding.message for f in findings if f.finding.severity == "error"]),
         "warnings": listed_at_most([f.finding.message for f in findings if f.finding.severity == "warning"]),
         "attached_form": any(f.finding.code in SEND_BLANK_FORM for f in decision.findings),
+        "annotated": list(annotated),
         "summary": summary_view(decision.summary),
         "withdrawn": [p.title or "（未填写活动名称）" for p in continuation.withdrawn] if continuation else [],
         "standing": decision.standing,

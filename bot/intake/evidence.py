@@ -1,11 +1,14 @@
 """Evidence: every attachment read before anything is decided. Forms are checked in the sandbox's worker; for a
 summary, its documents are read there too for their text and pictures, and its photos and videos measured
 (kind, hash, EXIF date; a spilled one from its file). This is the only place intake calls the sandbox:
-`decide` works on what is gathered here."""
+`decide` works on what is gathered here. One call comes after `decide`, for the answer: a correction gives the
+branch its own .docx forms back with their findings shaded and commented (`annotated_copies`)."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import logging
 import mmap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,7 +16,16 @@ from pathlib import Path
 
 from bot.forms.check import CheckResult
 from bot.forms.convert import Converter
-from bot.forms.sandbox import ChildError, Exhausted, check_limited, read_text_and_photos, run_limited
+from bot.forms.sandbox import (
+    ChildError,
+    Exhausted,
+    annotate_limited,
+    cell_marks,
+    check_limited,
+    read_text_and_photos,
+    run_limited,
+)
+from bot.outgoing.compose import FileToAttach, one_line
 from bot.summary.records import SummaryDocument
 from config import Context
 from parsers.media import MediaInfo, media_kind, read_media, taken_at
@@ -23,6 +35,12 @@ from parsers.message import Attachment, Mail
 FORM_KINDS = frozenset({"docx", "pdf", "doc", "wps", "odt", "rtf", "encrypted", "broken_zip", "empty"})
 # A summary document the sender can do nothing about reading it: kept and counted, not read for titles.
 READ_BY_STAFF = frozenset({"needs_docx", "scanned", "too_large"})
+# A correction brings back at most this many annotated forms, and this many bytes of them: a reply that
+# grows past what the branch's mail server takes would bounce, and the correction with it.
+MAX_ANNOTATED = 5
+MAX_ANNOTATED_BYTES = 8 << 20
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,50 @@ def _form_photos(mail: Mail, files: list[Attachment], documents: list[Attachment
 
 def _file(attachment: Attachment) -> bytes | Path:
     return Path(attachment.spill.path) if attachment.spill else attachment.data
+
+
+def annotated_copies(
+    forms: tuple[DocumentCheck, ...], ctx: Context, when: dt.datetime
+) -> tuple[FileToAttach, ...]:
+    """Each .docx form that needs correcting, annotated in the sandbox's worker, named 「原文件名（请按批注修改）.docx」.
+    Only a .docx as sent is annotated: a .doc or .wps is read from a conversion that is not kept, and giving back
+    another format than the one sent would only confuse. A form that cannot be annotated is left out (logged)."""
+    from parsers.annotate import annotated_name  # python-docx: loaded when a correction needs it
+
+    copies: list[FileToAttach] = []
+    names: set[str] = set()
+    size = 0
+    for check in forms:
+        if check.result.verdict != "needs_correction" or not cell_marks(check.result):
+            continue
+        if len(copies) == MAX_ANNOTATED:
+            log.info("more forms to annotate than the %d a reply brings: the rest go without", MAX_ANNOTATED)
+            break
+        attachment = check.attachment
+        if size + attachment.size > MAX_ANNOTATED_BYTES:  # annotated, a form only grows
+            log.info("a form of %d bytes would make the reply too big: not annotated", attachment.size)
+            continue
+        file = Path(attachment.spill.path) if attachment.spill else attachment.data
+        data = annotate_limited(file, check.result, ctx, when)
+        if data is None:
+            log.warning("a form with findings could not be annotated: the correction goes without it")
+            continue
+        if size + len(data) > MAX_ANNOTATED_BYTES:
+            log.info("an annotated form of %d bytes would make the reply too big: left out", len(data))
+            continue
+        size += len(data)
+        copies.append(FileToAttach(_unique(annotated_name(one_line(attachment.name)), names), data))
+    return tuple(copies)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """Two attachments of one name (a form sent twice, or from two folders) are told apart by a number."""
+    stem, number, unique = name.removesuffix(".docx"), 1, name
+    while unique in taken:
+        number += 1
+        unique = f"{stem}（{number}）.docx"
+    taken.add(unique)
+    return unique
 
 
 def gather_summary(mail: Mail, forms: tuple[DocumentCheck, ...]) -> SummaryEvidence:
