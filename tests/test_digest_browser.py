@@ -146,10 +146,13 @@ def test_no_table_is_clipped_or_overflows(
 
 
 def _screenshots(browser: webdriver.Chrome, width: int, height: int, stem: Path) -> list[Path]:
-    """The whole page in slices of at most 4000 pixels (one bitmap of 15000 would strain Chromium)."""
+    """The whole page in equal slices of at most 4000 pixels (one bitmap of 15000 would strain Chromium; equal, so
+    that no last slice is a sliver of bottom margin with no text on it)."""
     paths = []
-    for number, top in enumerate(range(0, height, 4000)):
-        clip = {"x": 0, "y": top, "width": width, "height": min(4000, height - top), "scale": 1}
+    count = max(1, -(-height // 4000))
+    size = -(-height // count)
+    for number, top in enumerate(range(0, height, size)):
+        clip = {"x": 0, "y": top, "width": width, "height": min(size, height - top), "scale": 1}
         shot = browser.execute_cdp_cmd(
             "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
         )
