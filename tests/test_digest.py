@@ -319,7 +319,7 @@ def test_digest_goes_once_a_day_to_each_address_with_the_workbook(rounds: Rounds
     assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert message["Auto-Submitted"] == "auto-generated"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_payload(decode=True)))
-    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录"]
+    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录", "单位地址（系统记下）"]
     with Session(app.engine) as session:
         rows = session.execute(select(ReplyRow).where(ReplyRow.kind == "digest")).scalars().all()
     assert sorted((r.for_day, r.to_address) for r in rows) == sorted(

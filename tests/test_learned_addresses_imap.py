@@ -14,6 +14,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from imap_bot import Bot, Sent, sent, write_settings
 from servers.dovecot import PASSWORD, Dovecot
@@ -158,6 +159,16 @@ def test_a_personal_address_learned_from_the_plan_brings_the_summary_home(
     assert poll(at(6, 13)) == []
     (suspect,) = [x for x in digest(at(6, 14, 8)).set_aside if x.reason == "unauthenticated"]
     assert PERSONAL in suspect.who
+
+    # The 汇总表 keeps every address learned, with how and the line that takes it back.
+    workbook = settings.parent / "汇总表.xlsx"
+    assert cli(settings, at(6, 14, 8), "export", "--xlsx", str(workbook)) == 0
+    sheet = openpyxl.load_workbook(workbook)["单位地址（系统记下）"]
+    rows_read = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5) if row[0].value]
+    assert [(r[1], r[2], r[4], r[6]) for r in rows_read] == [
+        (SHIHUA, PERSONAL, "P2021-0001", f"移除地址 {PERSONAL}"),
+        (GONGCHENG, stranger[1], row.receipt, f"移除地址 {stranger[1]}"),
+    ]
 
     # Staff take the address back: the summary it alone credited is an unknown sender's again, and the branch
     # owes its summary once more; the plan stays the branch's (its form names it).

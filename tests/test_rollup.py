@@ -129,7 +129,7 @@ def _check_branches(sheet: Worksheet, app: App) -> None:
 def test_demo_workbook_rows_are_the_ledgers_accepted_activities(demo: App) -> None:
     digest = _digest(demo, NOW)
     book = openpyxl.load_workbook(io.BytesIO(write_rollup(digest, demo.campaign)))
-    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录"]
+    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录", "单位地址（系统记下）"]
     sheet = book["汇总表"]
     assert _check_against_ledger(sheet, demo, demo.campaign) == 5
     titles = [r["主题活动名称"] for r in _rows(sheet)]

@@ -234,7 +234,7 @@ def test_the_workbooks_summary_sheet_is_the_ledgers_activities(round_: Round) ->
     bot = round_.bot
     digest = _digest(bot, DIGEST_AT)
     book = openpyxl.load_workbook(io.BytesIO(write_rollup(digest, bot.app.campaign)))
-    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录"]
+    assert book.sheetnames == ["汇总表", "活动总结", "报送情况", "统计", "工作人员处理记录", "单位地址（系统记下）"]
     sheet = book["活动总结"]
     rows = _sheet_rows(sheet)
     assert [r["序号"] for r in rows] == list(range(1, 8))

@@ -197,7 +197,7 @@ class Digest:
     summaries: SummaryRound  # planned -> held -> summarised, with each activity's media
     actions: tuple[StaffFact, ...] = ()  # what staff did since the last digest
     learned: tuple[LearnedFact, ...] = ()  # addresses learned for branches since the last digest
-    learned_total: int = 0  # all addresses learned and not taken back
+    known_addresses: tuple[LearnedFact, ...] = ()  # all addresses learned and not taken back, in local time
     record: tuple[StaffFact, ...] = ()  # everything staff did until now, in local time: the 汇总表's record
 
     @property
@@ -240,7 +240,7 @@ def build_digest(snapshot: Snapshot, roster: Roster, campaign: Campaign, now: dt
         ),
         actions=tuple(a for a in snapshot.actions if since < a.at.astimezone(zone) <= local_now),
         learned=tuple(a for a in snapshot.learned if since < a.at.astimezone(zone) <= local_now),
-        learned_total=len(snapshot.learned),
+        known_addresses=tuple(replace(a, at=a.at.astimezone(zone)) for a in snapshot.learned if a.at <= now),
         record=tuple(replace(a, at=a.at.astimezone(zone)) for a in snapshot.actions if a.at <= now),
         sent=sent_since(snapshot.replies, since, local_now),
         reminders=reminders_since(snapshot.replies, since, local_now),

@@ -1,6 +1,6 @@
 """`write_rollup`: the 汇总表 workbook staff forward upward — every accepted activity with every form field,
 headed with the form's own labels, then each activity's summary (summary_sheet.py), each branch's status, the
-counts and what staff did (staff_sheet.py). Bytes out, no disk."""
+counts, what staff did (staff_sheet.py) and the addresses learned for branches (address_sheet.py). Bytes out, no disk."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import wording as w
+from bot.jobs.digest.address_sheet import SHEET_ADDRESSES, address_sheet
 from bot.jobs.digest.facts import PlannedActivity
 from bot.jobs.digest.model import DELIVERABLES, BranchRow, Digest
 from bot.jobs.digest.sheets import (
@@ -95,6 +96,7 @@ def write_rollup(digest: Digest, campaign: Campaign) -> bytes:
     _branches_sheet(book.create_sheet(SHEET_BRANCHES), digest)
     _counts_sheet(book.create_sheet(SHEET_COUNTS), digest)
     staff_sheet(book.create_sheet(SHEET_STAFF), digest)
+    address_sheet(book.create_sheet(SHEET_ADDRESSES), digest)
     return workbook_bytes(book, digest.office, f"{digest.campaign}汇总表", digest.now)
 
 

@@ -128,7 +128,7 @@ def digest_context(digest: Digest, attachment: str = "") -> dict[str, Any]:
             }
             for a in digest.learned[-LIST_LIMIT:]
         ],
-        "learned_total": digest.learned_total,
+        "learned_total": len(digest.known_addresses),
         "actions": [
             {
                 "at": w.moment(a.at.astimezone(digest.now.tzinfo)),
