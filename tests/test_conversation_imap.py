@@ -7,7 +7,6 @@ accepted version standing. Reply-To credits no branch."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -18,6 +17,7 @@ from imap_bot import Bot, Sent, sent, write_settings
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
 from sqlalchemy.orm import Session
+from standings import ledger
 
 from bot.cli import main
 from bot.demo import filled_entry
@@ -75,13 +75,6 @@ class Branch:
 
 def form(ctx: Context, *entries: FormEntry) -> bytes:
     return write_form(form_layout(ctx.campaign), list(entries))
-
-
-def ledger(settings: Path, capsys: pytest.CaptureFixture[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    capsys.readouterr()
-    assert main(["--settings", str(settings), "ledger", "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    return {(row["branch"], row["deliverable"]): row for row in rows}
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import json
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -20,6 +19,7 @@ from imap_bot import Bot, Sent, sent, write_settings
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
 from sqlalchemy.orm import Session
+from standings import ledger
 from summary_files import photo, summary_docx
 
 from bot.cli import main
@@ -71,13 +71,6 @@ def summary(title: str) -> list[tuple[str, bytes, tuple[str, str]]]:
     document = summary_docx(title, "5月20日，我会在社区举办科普讲座，听众约二百人。", pictures=1)
     pictures = [(f"现场{i}.jpg", photo((40 * i, 90, 120), at(5, 20)), ("image", "jpeg")) for i in range(1, 3)]
     return [(f"{title}.docx", document, DOCX), *pictures]
-
-
-def ledger(settings: Path, capsys: pytest.CaptureFixture[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    capsys.readouterr()
-    assert main(["--settings", str(settings), "ledger", "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    return {(row["branch"], row["deliverable"]): row for row in rows}
 
 
 def cli(settings: Path, now: dt.datetime, *args: str) -> int:

@@ -19,6 +19,7 @@ import openpyxl
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
+from standings import ledger
 
 from bot.cli import main
 from bot.demo import conversation, seed
@@ -55,13 +56,6 @@ def subbot(settings: Path, capsys: pytest.CaptureFixture[str], *args: str, now: 
     code = main(["--settings", str(settings), "--now", now, *args, "--json"])
     (line,) = capsys.readouterr().out.splitlines()
     return code, json.loads(line)
-
-
-def ledger(settings: Path, capsys: pytest.CaptureFixture[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    capsys.readouterr()
-    assert main(["--settings", str(settings), "ledger", "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    return {(row["branch"], row["deliverable"]): row for row in rows}
 
 
 def status(settings: Path, capsys: pytest.CaptureFixture[str], branch: str, deliverable: str = "plan") -> str:

@@ -8,7 +8,6 @@ moves the mail already recorded from it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -22,12 +21,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import standings
 from imap_bot import Bot, sent, write_settings
 from servers.dovecot import PASSWORD, Dovecot
 from servers.smtp import SmtpServer
 from sqlalchemy.orm import Session
 
-from bot.cli import main
 from bot.demo import conversation, samples, write_message
 from bot.jobs.digest.mail import current_digest
 from bot.ledger.schema import MessageRow, StaffActionRow
@@ -63,10 +62,7 @@ def command_mail(sender: tuple[str, str], results: str, body: str, when: dt.date
 
 
 def ledger(settings: Path, capsys: pytest.CaptureFixture[str]) -> dict[tuple[str, str], str]:
-    capsys.readouterr()
-    assert main(["--settings", str(settings), "ledger", "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    return {(row["branch"], row["deliverable"]): row["status"] for row in rows}
+    return {key: row["status"] for key, row in standings.ledger(settings, capsys).items()}
 
 
 @pytest.fixture
