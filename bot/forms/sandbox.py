@@ -41,6 +41,7 @@ __all__ = [
     "cell_marks",
     "check_file",
     "check_limited",
+    "ocr_installed",
     "read_text_and_photos",
     "run_limited",
     "sniff_file",
@@ -80,7 +81,7 @@ def check_limited(
         file = file.absolute()  # the worker's working directory is the one the parent had when it forked it
     first = _checked(file, name, ctx, convert, False, limits)
     problem = first.read.unreadable
-    if problem is None or problem.code not in SCANNED or not _ocr_installed():
+    if problem is None or problem.code not in SCANNED or not ocr_installed():
         return first
     again = _checked(file, name, ctx, convert, True, ocr_limits or OCR_LIMITS)
     trouble = again.read.unreadable
@@ -103,7 +104,8 @@ def _checked(
 
 
 @functools.cache
-def _ocr_installed() -> bool:
+def ocr_installed() -> bool:
+    """Whether the `ocr` extra is there (its libraries and models), looked up once a process."""
     from parsers.scan import ocr_available
 
     return ocr_available()

@@ -22,6 +22,7 @@ from bot.forms.sandbox import (
     annotate_limited,
     cell_marks,
     check_limited,
+    ocr_installed,
     read_text_and_photos,
     run_limited,
 )
@@ -35,6 +36,8 @@ from parsers.message import Attachment, Mail
 FORM_KINDS = frozenset({"docx", "pdf", "doc", "wps", "odt", "rtf", "encrypted", "broken_zip", "empty"})
 # A summary document the sender can do nothing about reading it: kept and counted, not read for titles.
 READ_BY_STAFF = frozenset({"needs_docx", "scanned", "too_large"})
+# A mail whose only files are at most this many pictures may be a photographed form (one picture a page).
+MAX_FORM_PHOTOS = 4
 # A correction brings back at most this many annotated forms, and this many bytes of them: a reply that
 # grows past what the branch's mail server takes would bounce, and the correction with it.
 MAX_ANNOTATED = 5
@@ -58,10 +61,6 @@ class SummaryEvidence:
     documents: Mapping[str, SummaryDocument]
 
 
-# A mail whose only files are at most this many pictures may be a photographed form (one picture a page).
-MAX_FORM_PHOTOS = 4
-
-
 def check_forms(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[DocumentCheck, ...]:
     """Every attachment that may be a form, read and checked. Pictures are read as a form (by OCR, when it is
     installed) only when they are all the mail brings, are few and the mail does not say it is a summary; a
@@ -76,6 +75,8 @@ def check_forms(mail: Mail, ctx: Context, convert: Converter | None) -> tuple[Do
 
 def _form_photos(mail: Mail, files: list[Attachment], documents: list[Attachment], ctx: Context) -> bool:
     if documents or not files or len(files) > MAX_FORM_PHOTOS or any(a.kind != "image" for a in files):
+        return False
+    if not ocr_installed():  # without OCR a picture cannot be read as a form: not sent to the worker for nothing
         return False
     words = ctx.campaign.deliverables.summary_words
     return not any(word in text for word in words for text in (mail.subject, *(a.name for a in files)))
@@ -106,8 +107,7 @@ def annotated_copies(
         if size + attachment.size > MAX_ANNOTATED_BYTES:  # annotated, a form only grows
             log.info("a form of %d bytes would make the reply too big: not annotated", attachment.size)
             continue
-        file = Path(attachment.spill.path) if attachment.spill else attachment.data
-        data = annotate_limited(file, check.result, ctx, when)
+        data = annotate_limited(_file(attachment), check.result, ctx, when)
         if data is None:
             log.warning("a form with findings could not be annotated: the correction goes without it")
             continue

@@ -107,33 +107,26 @@ def letters_about(session: Session, message_pk: int) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def credit(session: Session, message: MessageRow, branch: str, how: str) -> None:
-    """A taken-in mail (and its activities) counted as the branch's from now on."""
+def credit(session: Session, message: MessageRow, branch: str | None, how: str) -> None:
+    """A taken-in mail (and its activities) counted as the branch's from now on; None: as its unknown sender's."""
     old_key = message.branch if message.branch is not None else f"sender:{message.sender}"
+    new_key = branch if branch is not None else f"sender:{message.sender}"
     message.branch, message.matched_by = branch, how
     session.execute(
         update(ActivityRow)
         .where(ActivityRow.message_pk == message.id, ActivityRow.branch_key == old_key)
-        .values(branch_key=branch)
+        .values(branch_key=new_key)
     )
 
 
 def uncredit_learned(session: Session, address: str) -> int:
     """Mail counted as a branch's only because its sender was a learned address: an unknown sender's again
     (its activities with it). Returns how many."""
-    rows = session.execute(
-        select(MessageRow).where(MessageRow.sender == address.lower(), MessageRow.matched_by == "learned")
-    ).scalars()
-    count = 0
+    query = select(MessageRow).where(MessageRow.sender == address.lower(), MessageRow.matched_by == "learned")
+    rows = list(session.execute(query).scalars())
     for message in rows:
-        session.execute(
-            update(ActivityRow)
-            .where(ActivityRow.message_pk == message.id, ActivityRow.branch_key == message.branch)
-            .values(branch_key=f"sender:{message.sender}")
-        )
-        message.branch, message.matched_by = None, ""
-        count += 1
-    return count
+        credit(session, message, None, "")
+    return len(rows)
 
 
 def forget_decision(session: Session, message: MessageRow) -> None:
